@@ -1,0 +1,33 @@
+"""Records one UsageRecord per authenticated API request, after the response is built."""
+
+import logging
+import time
+
+from accounts.services import record_usage
+
+logger = logging.getLogger(__name__)
+
+
+class UsageMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        usage = getattr(request, "visionera_usage", None)
+        if usage is not None:
+            api_key, group = usage
+            try:
+                record_usage(
+                    api_key=api_key,
+                    group=group,
+                    method=request.method,
+                    path=request.path,
+                    status=response.status_code,
+                    latency_ms=int((time.perf_counter() - started) * 1000),
+                    bytes_in=int(request.META.get("CONTENT_LENGTH") or 0),
+                )
+            except Exception:  # noqa: BLE001 - usage is bookkeeping; never fail the answer.
+                logger.exception("Could not record usage")
+        return response

@@ -1,0 +1,27 @@
+"""Reads for accounts."""
+
+from accounts.models import API_KEY_PREFIX, KEY_ID_LENGTH, KEY_SECRET_LENGTH, ApiKey
+
+_KEY_LENGTH = len(API_KEY_PREFIX) + KEY_ID_LENGTH + KEY_SECRET_LENGTH
+
+
+def active_api_key_for(full_key: str) -> ApiKey | None:
+    """The active key matching `full_key`, found by its public id and checked in constant time."""
+    if len(full_key) != _KEY_LENGTH or not full_key.startswith(API_KEY_PREFIX):
+        return None
+    if not full_key.isascii() or not full_key[len(API_KEY_PREFIX):].isalnum():
+        return None
+    key_id = full_key[len(API_KEY_PREFIX): len(API_KEY_PREFIX) + KEY_ID_LENGTH]
+    api_key = (
+        ApiKey.objects.active()
+        .select_related("user", "user__plan")
+        .filter(key_id=key_id, user__is_active=True)
+        .first()
+    )
+    if api_key is None or not api_key.matches(full_key):
+        return None
+    return api_key
+
+
+def api_keys_of(user):
+    return ApiKey.objects.filter(user=user).order_by("-created_at")

@@ -1,0 +1,31 @@
+import pytest
+
+from accounts.models import UsageRecord
+
+pytestmark = pytest.mark.django_db
+
+
+def test_each_authenticated_request_is_recorded(pro_client):
+    pro_client.get("/api/faces/collections")
+    pro_client.post("/api/faces/compare")
+    records = list(UsageRecord.objects.order_by("created_at"))
+    assert [(r.group, r.method) for r in records] == [("search", "GET"), ("compare", "POST")]
+    assert all(r.user_id == pro_client.user.pk and r.api_key_id == pro_client.api_key.pk
+               for r in records)
+    assert records[1].status == 400
+    assert records[0].latency_ms >= 0
+
+
+def test_unauthenticated_requests_are_not_recorded(anonymous_client):
+    anonymous_client.get("/api/faces/collections")
+    assert UsageRecord.objects.count() == 0
+
+
+def test_a_failing_usage_write_does_not_fail_the_request(pro_client, monkeypatch):
+    import accounts.middleware
+
+    def broken(**kwargs):
+        raise RuntimeError("db hiccup")
+
+    monkeypatch.setattr(accounts.middleware, "record_usage", broken)
+    assert pro_client.get("/api/faces/collections").status_code != 500

@@ -1,0 +1,107 @@
+"""Shared fixtures: API clients with a key per plan, generated images, real fixture photos."""
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from PIL import Image
+from rest_framework.test import APIClient
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+FIXTURES_DIR = PROJECT_ROOT.parent / "shared" / "fixtures"
+FIXTURES_MISSING = "../shared/fixtures is absent (the real photos live in CI and dev machines)"
+
+
+def fixture_path(relative: str) -> Path:
+    """A file under ../shared/fixtures, or skip the test with a clear reason."""
+    path = FIXTURES_DIR / relative
+    if not path.exists():
+        pytest.skip(f"{FIXTURES_MISSING}: {relative}")
+    return path
+
+
+def image_bytes(width=128, height=128, fmt="PNG", mode="RGB", color=(200, 120, 40), **save):
+    buffer = io.BytesIO()
+    Image.new(mode, (width, height), color).save(buffer, format=fmt, **save)
+    return buffer.getvalue()
+
+
+def noise_image_bytes(width, height, fmt="PNG", seed=0):
+    """Incompressible pixels, for building an image of a chosen byte size."""
+    pixels = np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def upload(name: str, data: bytes, content_type: str = "application/octet-stream"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, data, content_type=content_type)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def collected_static(tmp_path_factory):
+    """The manifest storage needs collectstatic; run it once into a temporary STATIC_ROOT."""
+    from django.core.management import call_command
+
+    settings.STATIC_ROOT = tmp_path_factory.mktemp("static")
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def media_root(tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+class KeyedClient(APIClient):
+    """An APIClient that sends one account's API key; `.user`, `.key` and `.api_key` attached."""
+
+
+@pytest.fixture
+def make_client(db):
+    from accounts.services import get_or_create_user, issue_api_key
+
+    counter = iter(range(10_000))
+
+    def make(plan="pro", email=None):
+        email = email or f"user{next(counter)}-{plan}@example.com"
+        user, _ = get_or_create_user(email=email, plan_name=plan)
+        api_key, full_key = issue_api_key(user=user, name="test")
+        client = KeyedClient()
+        client.credentials(HTTP_X_API_KEY=full_key)
+        client.user, client.key, client.api_key = user, full_key, api_key
+        return client
+
+    return make
+
+
+@pytest.fixture
+def free_client(make_client):
+    return make_client("free")
+
+
+@pytest.fixture
+def pro_client(make_client):
+    return make_client("pro")
+
+
+@pytest.fixture
+def enterprise_client(make_client):
+    return make_client("enterprise")
+
+
+@pytest.fixture
+def anonymous_client():
+    return APIClient()

@@ -1,0 +1,159 @@
+"""One error envelope for every layer: DRF views, Django's handlers and uncaught exceptions.
+
+    {"error": {"status": 413, "code": "file_too_large", "message": "..."}}
+
+Extra keys (e.g. `faces_detected`, `details`, `request_id`) sit beside `error` when useful.
+"""
+
+import logging
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.response import Response
+
+from visionera.middleware import current_request_id
+
+logger = logging.getLogger("visionera.api")
+
+
+class ApiError(Exception):
+    status = 400
+    code = "invalid_request"
+    default_message = "The request is invalid."
+
+    def __init__(self, message: str | None = None, *, extra: dict | None = None, headers=None):
+        super().__init__(message or self.default_message)
+        self.message = message or self.default_message
+        self.extra = extra or {}
+        self.headers = headers or {}
+
+
+def _error(status: int, code: str, default_message: str) -> type[ApiError]:
+    return type(
+        "".join(part.title() for part in code.split("_")),
+        (ApiError,),
+        {"status": status, "code": code, "default_message": default_message},
+    )
+
+
+InvalidRequest = _error(400, "invalid_request", "The request is invalid.")
+MissingFile = _error(400, "missing_file", "A required file is missing.")
+UnsupportedFormat = _error(400, "unsupported_format", "The file's format is not supported.")
+ImageTooSmall = _error(400, "image_too_small", "The image is smaller than 64×64 pixels.")
+CorruptFile = _error(400, "corrupt_file", "The file could not be decoded.")
+NoFaceDetected = _error(400, "no_face_detected", "No face was detected.")
+Unauthorized = _error(401, "unauthorized", "A valid X-API-Key header is required.")
+PlanForbidden = _error(403, "plan_forbidden", "Your plan does not include this endpoint.")
+Forbidden = _error(403, "forbidden", "You may not do this.")
+NotFound = _error(404, "not_found", "Not found.")
+MethodNotAllowed = _error(405, "method_not_allowed", "Method not allowed.")
+FileTooLarge = _error(413, "file_too_large", "The upload is too large.")
+UnsupportedMediaType = _error(415, "unsupported_media_type", "Send multipart/form-data.")
+RateLimited = _error(429, "rate_limited", "Too many requests.")
+InternalError = _error(500, "internal_error", "Something went wrong on our side.")
+NotImplementedYet = _error(501, "not_implemented", "This endpoint is not implemented yet.")
+ServiceUnavailable = _error(503, "service_unavailable", "The service is temporarily unavailable.")
+InsufficientStorage = _error(507, "insufficient_storage", "The server has no room for the upload.")
+
+
+def envelope(error: ApiError) -> dict:
+    body = {"error": {"status": error.status, "code": error.code, "message": error.message}}
+    if error.status >= 500:
+        body["error"]["request_id"] = current_request_id()
+    body.update(error.extra)
+    return body
+
+
+def error_response(error: ApiError) -> JsonResponse:
+    response = JsonResponse(envelope(error), status=error.status)
+    for name, value in error.headers.items():
+        response[name] = value
+    return response
+
+
+def _first_message(detail) -> str:
+    if isinstance(detail, dict):
+        for field, value in detail.items():
+            text = _first_message(value)
+            return text if field == "non_field_errors" else f"{field}: {text}"
+        return "invalid input"
+    if isinstance(detail, list):
+        return _first_message(detail[0]) if detail else "invalid input"
+    return str(detail)
+
+
+def as_api_error(exc: Exception) -> ApiError | None:
+    """Translate a known exception into an ApiError; None for a genuine crash."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, drf_exceptions.ValidationError):
+        return InvalidRequest(_first_message(exc.detail), extra={"details": exc.detail})
+    if isinstance(exc, (drf_exceptions.NotAuthenticated, drf_exceptions.AuthenticationFailed)):
+        return Unauthorized(str(exc.detail))
+    if isinstance(exc, (drf_exceptions.NotFound, Http404)):
+        return NotFound()
+    if isinstance(exc, drf_exceptions.MethodNotAllowed):
+        return MethodNotAllowed(str(exc.detail))
+    if isinstance(exc, drf_exceptions.UnsupportedMediaType):
+        return UnsupportedMediaType(str(exc.detail))
+    if isinstance(exc, drf_exceptions.Throttled):
+        return RateLimited(headers={"Retry-After": str(exc.wait or 1)})
+    if isinstance(exc, (drf_exceptions.PermissionDenied, PermissionDenied)):
+        return Forbidden()
+    if isinstance(exc, RequestDataTooBig):
+        return FileTooLarge("the request body is too large")
+    if isinstance(exc, (drf_exceptions.ParseError, SuspiciousOperation)):
+        return InvalidRequest(str(getattr(exc, "detail", "")) or "the request could not be parsed")
+    if isinstance(exc, drf_exceptions.APIException):
+        error = ApiError(str(exc.detail))
+        error.status, error.code = exc.status_code, exc.default_code
+        return error
+    return None
+
+
+def exception_handler(exc, context):
+    """DRF's EXCEPTION_HANDLER: every exception raised in a view ends as the envelope."""
+    error = as_api_error(exc)
+    if error is None:
+        request = context.get("request")
+        logger.exception("Unhandled error on %s", getattr(request, "path", "?"))
+        error = InternalError()
+    if isinstance(exc, (drf_exceptions.ParseError, RequestDataTooBig)):
+        # A half-read body must not be parsed again by later code.
+        request = context.get("request")
+        if request is not None:
+            request._full_data = {}
+    response = Response(envelope(error), status=error.status)
+    for name, value in error.headers.items():
+        response[name] = value
+    return response
+
+
+# Django's own handlers (urls.py), used for /api/ paths; other paths get the HTML pages.
+def _django_handler(error_class, template_status):
+    from django.views import defaults
+
+    html_views = {
+        400: defaults.bad_request,
+        403: defaults.permission_denied,
+        404: defaults.page_not_found,
+        500: defaults.server_error,
+    }
+
+    def handler(request, exception=None):
+        from visionera.middleware import is_api_path
+
+        if is_api_path(request.path_info):
+            return error_response(error_class())
+        if template_status == 500:
+            return html_views[500](request)
+        return html_views[template_status](request, exception)
+
+    return handler
+
+
+handler400 = _django_handler(InvalidRequest, 400)
+handler403 = _django_handler(Forbidden, 403)
+handler404 = _django_handler(NotFound, 404)
+handler500 = _django_handler(InternalError, 500)

@@ -1,0 +1,61 @@
+"""Serializer fields that run upload validation once, inside the input serializer."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.fields import empty
+
+from visionera.api.errors import MissingFile
+from visionera.api.uploads import decode_image, store_video
+
+
+def _field_label(field) -> str:
+    return field.field_name or getattr(field.parent, "field_name", "") or "file"
+
+
+@extend_schema_field(OpenApiTypes.BINARY)
+class ImageUploadField(serializers.Field):
+    """A multipart image → visionera.api.uploads.DecodedImage. Needs `plan` in the context."""
+
+    def validate_empty_values(self, data):
+        if data is empty or data is None or data == "":
+            if self.required:
+                raise MissingFile(f"{_field_label(self)} is required: send it as a multipart file")
+            return True, None
+        return False, data
+
+    def to_internal_value(self, data):
+        plan = self.context["plan"]
+        return decode_image(
+            data, field=_field_label(self), max_bytes=plan.max_image_bytes, plan_name=plan.name
+        )
+
+    def to_representation(self, value):
+        return None
+
+
+@extend_schema_field(OpenApiTypes.BINARY)
+class VideoUploadField(ImageUploadField):
+    """A multipart video, streamed to MEDIA_ROOT → visionera.api.uploads.StoredVideo."""
+
+    def to_internal_value(self, data):
+        return store_video(data, field=_field_label(self))
+
+
+class CommaListField(serializers.CharField):
+    """`a,b,c` → a de-duplicated list of allowed words."""
+
+    def __init__(self, *, choices, **kwargs):
+        self.allowed = tuple(choices)
+        kwargs.setdefault("help_text", f"Comma-separated, any of: {', '.join(self.allowed)}.")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        text = super().to_internal_value(data)
+        words = [word.strip().lower() for word in text.split(",") if word.strip()]
+        unknown = sorted(set(words) - set(self.allowed))
+        if unknown:
+            raise serializers.ValidationError(
+                f"unknown value(s) {', '.join(unknown)}; allowed: {', '.join(self.allowed)}"
+            )
+        return list(dict.fromkeys(words))

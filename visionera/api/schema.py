@@ -1,0 +1,62 @@
+"""OpenAPI bits: the X-API-Key scheme and the error envelope on every operation."""
+
+from drf_spectacular import openapi
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from rest_framework import serializers
+
+ErrorEnvelope = inline_serializer(
+    name="ErrorEnvelope",
+    fields={
+        "error": inline_serializer(
+            name="ErrorBody",
+            fields={
+                "status": serializers.IntegerField(),
+                "code": serializers.CharField(),
+                "message": serializers.CharField(),
+                "request_id": serializers.CharField(required=False),
+            },
+        )
+    },
+)
+
+_ERRORS = {
+    400: "invalid_request, missing_file, unsupported_format, image_too_small, corrupt_file,"
+    " no_face_detected",
+    401: "unauthorized: missing, unknown, revoked or malformed X-API-Key",
+    403: "plan_forbidden: the account's plan does not include this endpoint",
+    404: "not_found (also for another account's objects)",
+    405: "method_not_allowed",
+    413: "file_too_large: over the plan's per-image size or the request limit",
+    429: "rate_limited: see Retry-After",
+    500: "internal_error: quote the request_id",
+}
+
+
+class AutoSchema(openapi.AutoSchema):
+    def _get_serializer_name(self, serializer, direction, bypass_extensions=False):
+        # Views nest their serializers (FaceCompareApi.InputSerializer): name components
+        # after the view so that two views' "Input" never collide.
+        name = super()._get_serializer_name(serializer, direction, bypass_extensions)
+        qualname = type(serializer).__qualname__
+        if "." in qualname and not getattr(getattr(serializer, "Meta", None), "ref_name", None):
+            return qualname.split(".")[0].removesuffix("Api") + name
+        return name
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        for status, description in _ERRORS.items():
+            if str(status) in responses:
+                continue
+            responses[str(status)] = self._get_response_for_code(
+                OpenApiResponse(response=ErrorEnvelope, description=description), str(status)
+            )
+        return responses
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.authentication.ApiKeyAuthentication"
+    name = "ApiKeyAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "X-API-Key"}

@@ -1,0 +1,86 @@
+"""The base class of every public API view: key, plan, rate limit, body size, usage."""
+
+import time
+
+from django.conf import settings
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.views import APIView
+
+from accounts import ratelimit
+from visionera.api.errors import FileTooLarge, PlanForbidden, RateLimited
+from visionera.api.uploads import megabytes
+
+MULTIPART_SLACK_BYTES = 1_000_000
+
+
+class PlanAllowsEndpoint(BasePermission):
+    def has_permission(self, request, view):
+        plan = request.user.plan
+        if not plan.allows(view.endpoint_group):
+            raise PlanForbidden(
+                f"the {plan.name} plan does not include {view.endpoint_group.replace('_', ' ')}"
+                " endpoints; upgrade your plan"
+            )
+        return True
+
+
+class EndpointView(APIView):
+    """Subclasses set `endpoint_group` and, if they take files, `upload_files`."""
+
+    endpoint_group: str = ""
+    upload_files: int = 0  # how many plan-sized files one request may carry
+    permission_classes = [IsAuthenticated, PlanAllowsEndpoint]
+
+    @property
+    def plan(self):
+        return self.request.user.plan
+
+    def check_throttles(self, request):
+        api_key = request.auth
+        request._request.visionera_usage = (api_key, self.endpoint_group)
+        per_minute, per_second = self.plan.limits_for(self.endpoint_group)
+        state = ratelimit.hit(
+            key_id=api_key.key_id,
+            group=self.endpoint_group,
+            per_minute=per_minute,
+            per_second=per_second,
+        )
+        self.rate_limit_state = state
+        if state is not None and state.limited:
+            window = "per-second burst" if state.second.exceeded else "per-minute"
+            limit = state.second.limit if state.second.exceeded else state.minute.limit
+            raise RateLimited(
+                f"{window} limit of {limit} requests for {self.endpoint_group} reached",
+                headers={"Retry-After": str(state.retry_after(time.time()))},
+            )
+        self.check_body_size(request)
+
+    def max_body_bytes(self) -> int:
+        return self.plan.max_image_bytes * self.upload_files + MULTIPART_SLACK_BYTES
+
+    def check_body_size(self, request):
+        if not self.upload_files or request.method not in ("POST", "PUT", "PATCH"):
+            return
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return
+        allowed = self.max_body_bytes()
+        if length > allowed:
+            raise FileTooLarge(
+                f"the request is {megabytes(length)}; the {self.plan.name} plan allows "
+                f"{megabytes(self.plan.max_image_bytes)} per image, {self.upload_files} "
+                "image(s) per request here"
+            )
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        state = getattr(self, "rate_limit_state", None)
+        if state is not None:
+            for name, value in state.headers().items():
+                response[name] = value
+        return response
+
+
+def video_body_limit() -> int:
+    return settings.VISIONERA_MAX_VIDEO_BYTES + MULTIPART_SLACK_BYTES

@@ -1,0 +1,66 @@
+"""Request ids for every response and log line, and an early refusal of oversize API bodies."""
+
+import contextvars
+import logging
+import re
+import uuid
+
+from django.conf import settings
+
+_request_id = contextvars.ContextVar("request_id", default="-")
+_CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+def current_request_id() -> str:
+    return _request_id.get()
+
+
+class RequestIdLogFilter(logging.Filter):
+    def filter(self, record):
+        record.request_id = _request_id.get()
+        return True
+
+
+class RequestIdMiddleware:
+    """Give each request an id (the client's X-Request-ID when sane) and echo it back."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        offered = request.headers.get("X-Request-ID", "")
+        request_id = offered if _CLIENT_REQUEST_ID.match(offered) else uuid.uuid4().hex
+        request.request_id = request_id
+        token = _request_id.set(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            _request_id.reset(token)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+def is_api_path(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")
+
+
+class ApiRequestSizeMiddleware:
+    """Refuse an API body that no endpoint could accept before a byte of it is read."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if is_api_path(request.path_info):
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > settings.VISIONERA_MAX_REQUEST_BYTES:
+                from visionera.api.errors import FileTooLarge, error_response
+
+                limit_mb = settings.VISIONERA_MAX_REQUEST_BYTES / 1_000_000
+                return error_response(
+                    FileTooLarge(f"the request body is over the {limit_mb:.0f} MB limit")
+                )
+        return self.get_response(request)
