@@ -17,9 +17,10 @@ class UsageMiddleware:
         response = self.get_response(request)
         usage = getattr(request, "visionera_usage", None)
         if usage is not None:
-            api_key, group = usage
+            user, api_key, group = usage
             try:
                 record_usage(
+                    user=user,
                     api_key=api_key,
                     group=group,
                     method=request.method,

@@ -74,7 +74,8 @@ def touch_api_key(*, api_key: ApiKey) -> None:
 
 def record_usage(
     *,
-    api_key: ApiKey,
+    user: User,
+    api_key: ApiKey | None,
     group: str,
     method: str,
     path: str,
@@ -83,7 +84,7 @@ def record_usage(
     bytes_in: int,
 ) -> UsageRecord:
     return UsageRecord.objects.create(
-        user_id=api_key.user_id,
+        user=user,
         api_key=api_key,
         group=group,
         method=method[:8],

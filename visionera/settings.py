@@ -130,7 +130,12 @@ VISIONERA_MAX_IMAGE_PIXELS = env.int("VISIONERA_MAX_IMAGE_PIXELS", default=50_00
 VISIONERA_KEEP_ENROLLED_IMAGES = env.bool("VISIONERA_KEEP_ENROLLED_IMAGES", default=False)
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ApiKeyAuthentication"],
+    # API keys for integrators; the signed-in session (CSRF enforced) for the dashboard's
+    # playground, so account holders can try the API without pasting a key.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [

@@ -29,3 +29,16 @@ def test_a_failing_usage_write_does_not_fail_the_request(pro_client, monkeypatch
 
     monkeypatch.setattr(accounts.middleware, "record_usage", broken)
     assert pro_client.get("/api/faces/collections").status_code != 500
+
+
+def test_a_signed_in_session_can_call_the_api_with_csrf(client, make_client):
+    from django.test import Client
+
+    account = make_client("pro")
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(account.user)
+    assert browser.get("/api/faces/collections").status_code != 401
+    record = UsageRecord.objects.get()
+    assert record.user_id == account.user.pk and record.api_key is None
+    refused = browser.post("/api/faces/detect", {})
+    assert refused.status_code == 403  # no CSRF token: a cross-site form cannot use the session

@@ -36,11 +36,11 @@ class EndpointView(APIView):
         return self.request.user.plan
 
     def check_throttles(self, request):
-        api_key = request.auth
-        request._request.visionera_usage = (api_key, self.endpoint_group)
+        api_key = request.auth  # None when signed in through the dashboard session
+        request._request.visionera_usage = (request.user, api_key, self.endpoint_group)
         per_minute, per_second = self.plan.limits_for(self.endpoint_group)
         state = ratelimit.hit(
-            key_id=api_key.key_id,
+            key_id=api_key.key_id if api_key is not None else f"user-{request.user.pk}",
             group=self.endpoint_group,
             per_minute=per_minute,
             per_second=per_second,

@@ -1,0 +1,56 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F
+
+DESCRIPTOR_BYTES = 128 * 4  # 128 float32
+
+
+class Collection(models.Model):
+    """A gallery of enrolled faces for 1:N search, owned by one account."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="collections"
+    )
+    name = models.CharField(max_length=200)
+    # Bumped on every enrolment or removal, so every process can tell whether its in-memory
+    # descriptor matrix for this collection is stale.
+    version = models.PositiveBigIntegerField(default=0)
+    face_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="unique_collection_name")
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def bump(self, face_delta: int) -> None:
+        Collection.objects.filter(pk=self.pk).update(
+            version=F("version") + 1, face_count=F("face_count") + face_delta
+        )
+        self.refresh_from_db(fields=["version", "face_count"])
+
+
+class Face(models.Model):
+    """One enrolled face: its label, metadata, box in the enrolment photo and descriptor."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="faces")
+    label = models.CharField(max_length=200, db_index=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    box = models.JSONField()
+    descriptor = models.BinaryField(max_length=DESCRIPTOR_BYTES)
+    image = models.FileField(upload_to="enrolments/", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return self.label
