@@ -1,145 +1,367 @@
-"""Face endpoints (thin: validate input, call a service, render output)."""
+"""Face endpoints: validate input, call a service, render the contract's shape."""
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+import json
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
 
 from accounts import groups
-from visionera.api.errors import NotImplementedYet
+from faces import selectors, services
+from faces.engine import DEFAULT_THRESHOLD
+from visionera.api.errors import InvalidRequest
 from visionera.api.fields import CommaListField, ImageUploadField
+from visionera.api.pagination import PageNumberPagination
 from visionera.api.views import EndpointView
 
+THRESHOLD_HELP = (
+    f"Largest descriptor distance that counts as the same person (default {DEFAULT_THRESHOLD},"
+    " dlib's 99.38 %-on-LFW operating point). Lower is stricter."
+)
 
-class _ImageView(EndpointView):
+
+def _threshold_field():
+    return serializers.FloatField(
+        required=False, min_value=0.0, max_value=2.0, default=DEFAULT_THRESHOLD,
+        help_text=THRESHOLD_HELP,
+    )
+
+
+class BoxSerializer(serializers.Serializer):
+    x = serializers.IntegerField()
+    y = serializers.IntegerField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+
+
+class FaceBoxSerializer(serializers.Serializer):
+    box = BoxSerializer()
+
+
+class MatchSerializer(serializers.Serializer):
+    face_id = serializers.UUIDField()
+    label = serializers.CharField()
+    similarity = serializers.FloatField()
+    distance = serializers.FloatField()
+    metadata = serializers.DictField()
+
+
+class _FacesView(EndpointView):
     upload_files = 1
 
-    def validated(self, serializer_class):
+    def validated(self, serializer_class) -> dict:
         serializer = serializer_class(data=self.request.data, context={"plan": self.plan})
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
 
-class FaceCompareApi(_ImageView):
+class FaceCompareApi(_FacesView):
     endpoint_group = groups.COMPARE
     upload_files = 2
 
     class InputSerializer(serializers.Serializer):
-        source = ImageUploadField()
-        target = ImageUploadField()
-        threshold = serializers.FloatField(required=False, min_value=0.0, max_value=2.0)
+        source = ImageUploadField(help_text="First face image (JPEG, PNG, WebP or GIF).")
+        target = ImageUploadField(help_text="Second face image.")
+        threshold = _threshold_field()
+
+    class OutputSerializer(serializers.Serializer):
+        match = serializers.BooleanField()
+        similarity = serializers.FloatField(help_text="In [0, 1]; 0.5 at distance 0.6.")
+        confidence = serializers.ChoiceField(choices=["high", "medium", "low"])
+        distance = serializers.FloatField()
+        threshold = serializers.FloatField()
+        faces_detected = inline_serializer(
+            "FacesDetected",
+            {"image1": serializers.IntegerField(), "image2": serializers.IntegerField()},
+        )
+        source_face = FaceBoxSerializer()
+        target_face = FaceBoxSerializer()
 
     @extend_schema(
-        request=InputSerializer, responses=OpenApiTypes.OBJECT, operation_id="faces_compare"
+        request=InputSerializer, responses=OutputSerializer, operation_id="faces_compare",
+        summary="1:1 face verification", tags=["faces"],
     )
     def post(self, request):
-        self.validated(self.InputSerializer)
-        raise NotImplementedYet()
+        data = self.validated(self.InputSerializer)
+        return Response(
+            services.compare_faces(
+                source=data["source"], target=data["target"], threshold=data["threshold"]
+            )
+        )
 
 
-class FaceDetectApi(_ImageView):
+class FaceDetectApi(_FacesView):
     endpoint_group = groups.COMPARE
 
     class InputSerializer(serializers.Serializer):
         image = ImageUploadField()
-        attributes = CommaListField(choices=("age", "gender", "emotion"), required=False)
+        attributes = CommaListField(
+            choices=("age", "gender", "emotion"), required=False, default=list
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        class DetectedFaceSerializer(serializers.Serializer):
+            box = BoxSerializer()
+            landmarks = inline_serializer(
+                "Landmark",
+                {
+                    "name": serializers.CharField(),
+                    "x": serializers.IntegerField(),
+                    "y": serializers.IntegerField(),
+                },
+                many=True,
+            )
+            quality = inline_serializer(
+                "FaceQuality",
+                {
+                    "size": serializers.IntegerField(),
+                    "sharpness": serializers.FloatField(),
+                    "sharpness_raw": serializers.FloatField(),
+                    "detection_score": serializers.FloatField(),
+                },
+            )
+            attributes = serializers.DictField(
+                help_text="Only those asked for: age, gender {value, confidence},"
+                " emotion {value, confidence}."
+            )
+
+        faces = DetectedFaceSerializer(many=True)
+        count = serializers.IntegerField()
 
     @extend_schema(
-        request=InputSerializer, responses=OpenApiTypes.OBJECT, operation_id="faces_detect"
+        request=InputSerializer, responses=OutputSerializer, operation_id="faces_detect",
+        summary="Detect faces, landmarks, quality and attributes", tags=["faces"],
     )
     def post(self, request):
-        self.validated(self.InputSerializer)
-        raise NotImplementedYet()
+        data = self.validated(self.InputSerializer)
+        return Response(services.detect_faces(image=data["image"], attributes=data["attributes"]))
 
 
-class FaceSearchApi(_ImageView):
+class FaceSearchApi(_FacesView):
     endpoint_group = groups.SEARCH
 
     class InputSerializer(serializers.Serializer):
         image = ImageUploadField()
-        collection = serializers.CharField()
+        collection = serializers.CharField(help_text="The collection's id (or its name).")
         limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=5)
-        threshold = serializers.FloatField(required=False, min_value=0.0, max_value=2.0)
+        threshold = _threshold_field()
         max_faces = serializers.IntegerField(required=False, min_value=1, max_value=20, default=1)
 
+    class OutputSerializer(serializers.Serializer):
+        class SearchedFaceSerializer(serializers.Serializer):
+            box = BoxSerializer()
+            matches = MatchSerializer(many=True)
+
+        faces_detected = serializers.IntegerField()
+        search_face = FaceBoxSerializer()
+        matches = MatchSerializer(many=True)
+        faces = SearchedFaceSerializer(many=True)
+
     @extend_schema(
-        request=InputSerializer, responses=OpenApiTypes.OBJECT, operation_id="faces_search"
+        request=InputSerializer, responses=OutputSerializer, operation_id="faces_search",
+        summary="1:N search in a collection", tags=["faces"],
     )
     def post(self, request):
-        self.validated(self.InputSerializer)
-        raise NotImplementedYet()
+        data = self.validated(self.InputSerializer)
+        collection = selectors.get_collection(owner=request.user, reference=data["collection"])
+        return Response(
+            services.search_collection(
+                collection=collection,
+                image=data["image"],
+                limit=data["limit"],
+                threshold=data["threshold"],
+                max_faces=data["max_faces"],
+            )
+        )
 
 
-class BatchMatchApi(_ImageView):
+class BatchMatchApi(_FacesView):
     endpoint_group = groups.BATCH
 
     class InputSerializer(serializers.Serializer):
-        images = serializers.ListField(child=ImageUploadField(), min_length=2)
-        threshold = serializers.FloatField(required=False, min_value=0.0, max_value=2.0)
+        images = serializers.ListField(
+            child=ImageUploadField(),
+            min_length=2,
+            help_text="Repeat the field: 2 to the plan's batch size.",
+        )
+        threshold = _threshold_field()
+
+        def validate_images(self, images):
+            most = self.context["plan"].max_batch_images
+            if len(images) > most:
+                raise InvalidRequest(
+                    f"images: {len(images)} sent; the {self.context['plan'].name} plan allows"
+                    f" at most {most} per batch"
+                )
+            return images
+
+    class OutputSerializer(serializers.Serializer):
+        images = inline_serializer(
+            "BatchImage",
+            {
+                "index": serializers.IntegerField(),
+                "filename": serializers.CharField(),
+                "faces_detected": serializers.IntegerField(),
+                "box": BoxSerializer(allow_null=True),
+            },
+            many=True,
+        )
+        pairs = inline_serializer(
+            "BatchPair",
+            {
+                "a": serializers.IntegerField(),
+                "b": serializers.IntegerField(),
+                "similarity": serializers.FloatField(),
+                "distance": serializers.FloatField(),
+                "match": serializers.BooleanField(),
+            },
+            many=True,
+        )
+        groups = serializers.ListField(
+            child=serializers.ListField(child=serializers.IntegerField())
+        )
+        threshold = serializers.FloatField()
 
     def max_body_bytes(self):
-        self.upload_files = max(2, self.plan.max_batch_images)
-        return super().max_body_bytes()
+        return self.plan.max_image_bytes * max(2, self.plan.max_batch_images) + 1_000_000
 
     @extend_schema(
-        request=InputSerializer, responses=OpenApiTypes.OBJECT, operation_id="faces_batch_match"
+        request=InputSerializer, responses=OutputSerializer, operation_id="faces_batch_match",
+        summary="N:N matching of a batch of images", tags=["faces"],
     )
     def post(self, request):
-        self.validated(self.InputSerializer)
-        raise NotImplementedYet()
+        data = self.validated(self.InputSerializer)
+        return Response(services.batch_match(images=data["images"], threshold=data["threshold"]))
 
 
-class CollectionListApi(_ImageView):
+class CollectionOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    face_count = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+class CollectionListApi(_FacesView):
     endpoint_group = groups.SEARCH
     upload_files = 0
 
-    @extend_schema(responses=OpenApiTypes.OBJECT, operation_id="faces_collections_list")
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=200)
+
+    @extend_schema(
+        responses=CollectionOutputSerializer(many=True), operation_id="faces_collections_list",
+        summary="List collections", tags=["collections"],
+    )
     def get(self, request):
-        raise NotImplementedYet()
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(
+            selectors.collections_of(request.user), request, view=self
+        )
+        return paginator.get_paginated_response(CollectionOutputSerializer(page, many=True).data)
 
-    @extend_schema(responses=OpenApiTypes.OBJECT, operation_id="faces_collections_create")
+    @extend_schema(
+        request=InputSerializer, responses={201: CollectionOutputSerializer},
+        operation_id="faces_collections_create", summary="Create a collection",
+        tags=["collections"],
+    )
     def post(self, request):
-        raise NotImplementedYet()
+        data = self.validated(self.InputSerializer)
+        collection = services.create_collection(owner=request.user, name=data["name"])
+        return Response(
+            CollectionOutputSerializer(collection).data, status=status.HTTP_201_CREATED
+        )
 
 
-class CollectionDetailApi(_ImageView):
+class CollectionDetailApi(_FacesView):
     endpoint_group = groups.SEARCH
     upload_files = 0
 
-    @extend_schema(responses=OpenApiTypes.OBJECT, operation_id="faces_collections_retrieve")
+    @extend_schema(
+        responses=CollectionOutputSerializer, operation_id="faces_collections_retrieve",
+        tags=["collections"],
+    )
     def get(self, request, collection_id):
-        raise NotImplementedYet()
+        collection = selectors.get_collection(owner=request.user, reference=collection_id)
+        return Response(CollectionOutputSerializer(collection).data)
 
-    @extend_schema(responses=OpenApiTypes.OBJECT, operation_id="faces_collections_destroy")
+    @extend_schema(
+        responses={204: None}, operation_id="faces_collections_destroy", tags=["collections"]
+    )
     def delete(self, request, collection_id):
-        raise NotImplementedYet()
+        collection = selectors.get_collection(owner=request.user, reference=collection_id)
+        services.delete_collection(collection=collection)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class CollectionFacesApi(_ImageView):
+class EnrolledFaceSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    label = serializers.CharField()
+    metadata = serializers.DictField()
+    box = BoxSerializer()
+    created_at = serializers.DateTimeField()
+
+
+class CollectionFacesApi(_FacesView):
     endpoint_group = groups.SEARCH
 
     class InputSerializer(serializers.Serializer):
         image = ImageUploadField()
         label = serializers.CharField(max_length=200)
-        metadata = serializers.JSONField(required=False)
+        metadata = serializers.JSONField(
+            required=False, default=dict, help_text="A JSON object stored with the face."
+        )
 
-    @extend_schema(responses=OpenApiTypes.OBJECT, operation_id="faces_collection_faces_list")
-    def get(self, request, collection_id):
-        raise NotImplementedYet()
+        def validate_metadata(self, value):
+            if isinstance(value, str):
+                try:
+                    value = json.loads(value)
+                except ValueError:
+                    raise serializers.ValidationError("must be a JSON object") from None
+            if not isinstance(value, dict):
+                raise serializers.ValidationError("must be a JSON object")
+            if len(json.dumps(value)) > 10_000:
+                raise serializers.ValidationError("must be at most 10 000 characters of JSON")
+            return value
 
     @extend_schema(
-        request=InputSerializer,
-        responses=OpenApiTypes.OBJECT,
-        operation_id="faces_collection_faces_create",
+        responses=EnrolledFaceSerializer(many=True), operation_id="faces_collection_faces_list",
+        tags=["collections"],
+    )
+    def get(self, request, collection_id):
+        collection = selectors.get_collection(owner=request.user, reference=collection_id)
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(
+            selectors.faces_in(collection, label=request.query_params.get("label")),
+            request,
+            view=self,
+        )
+        return paginator.get_paginated_response(EnrolledFaceSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=InputSerializer, responses={201: EnrolledFaceSerializer},
+        operation_id="faces_collection_faces_create", summary="Enrol a face",
+        tags=["collections"],
     )
     def post(self, request, collection_id):
-        self.validated(self.InputSerializer)
-        raise NotImplementedYet()
+        collection = selectors.get_collection(owner=request.user, reference=collection_id)
+        data = self.validated(self.InputSerializer)
+        face = services.enroll_face(
+            collection=collection,
+            image=data["image"],
+            label=data["label"],
+            metadata=data["metadata"],
+        )
+        return Response(EnrolledFaceSerializer(face).data, status=status.HTTP_201_CREATED)
 
 
-class CollectionFaceDetailApi(_ImageView):
+class CollectionFaceDetailApi(_FacesView):
     endpoint_group = groups.SEARCH
     upload_files = 0
 
-    @extend_schema(responses=OpenApiTypes.OBJECT, operation_id="faces_collection_faces_destroy")
+    @extend_schema(
+        responses={204: None}, operation_id="faces_collection_faces_destroy", tags=["collections"]
+    )
     def delete(self, request, collection_id, face_id):
-        raise NotImplementedYet()
+        collection = selectors.get_collection(owner=request.user, reference=collection_id)
+        services.delete_face(face=selectors.get_face(collection=collection, face_id=face_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,232 @@
+"""Face operations: compare, detect, collections and enrolment, 1:N search, N:N batch.
+
+Views hand in decoded images (visionera.api.uploads.DecodedImage); the framework-free
+engine does the vision; this layer picks faces, applies thresholds, touches the database
+and returns plain dicts in the contract's shape.
+"""
+
+import io
+from collections.abc import Sequence
+
+import numpy as np
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from PIL import Image
+
+from faces import engine
+from faces.attributes import AttributeUnavailable, estimate_attributes
+from faces.index import cluster, descriptor_to_bytes, pairwise_distances
+from faces.models import Collection, Face
+from faces.selectors import collection_gallery
+from visionera.api.errors import ApiError, InvalidRequest, NoFaceDetected, ServiceUnavailable
+from visionera.api.uploads import DecodedImage
+
+
+class CollectionExists(ApiError):
+    status = 409
+    code = "already_exists"
+    default_message = "A collection with this name exists already."
+
+
+def _round(value: float) -> float:
+    return round(float(value), 4)
+
+
+def _verdict(distance: float, threshold: float) -> dict:
+    return {
+        "match": bool(distance <= threshold),
+        "similarity": _round(engine.similarity(distance)),
+        "distance": _round(distance),
+    }
+
+
+def compare_faces(*, source: DecodedImage, target: DecodedImage, threshold: float) -> dict:
+    """1:1: the largest face of each image, distance → match, similarity, confidence."""
+    found_source, found_target = engine.get_face_engine().detect_many(
+        [source.pixels, target.pixels], descriptors=True, max_faces=1
+    )
+    faces_detected = {"image1": len(found_source), "image2": len(found_target)}
+    if not found_source or not found_target:
+        missing = [
+            name
+            for name, found in (("source", found_source), ("target", found_target))
+            if not found
+        ]
+        raise NoFaceDetected(
+            f"no face detected in {' and '.join(missing)}",
+            extra={"faces_detected": faces_detected},
+        )
+    distance = engine.face_distance(found_source[0].descriptor, found_target[0].descriptor)
+    return {
+        **_verdict(distance, threshold),
+        "confidence": engine.confidence_band(distance, threshold),
+        "threshold": threshold,
+        "faces_detected": faces_detected,
+        "source_face": {"box": found_source[0].box.as_dict()},
+        "target_face": {"box": found_target[0].box.as_dict()},
+    }
+
+
+def detect_faces(*, image: DecodedImage, attributes: Sequence[str] = ()) -> dict:
+    """Every face with box, 5 landmarks, quality and the attributes asked for."""
+    faces = engine.get_face_engine().detect(image.pixels, descriptors=False)
+    rendered = []
+    for face in faces:
+        try:
+            face_attributes = (
+                estimate_attributes(image.pixels, face, attributes) if attributes else {}
+            )
+        except AttributeUnavailable as error:
+            raise ServiceUnavailable(str(error)) from error
+        rendered.append(
+            {
+                "box": face.box.as_dict(),
+                "landmarks": [point.as_dict() for point in face.landmarks],
+                "quality": {
+                    **face.quality.as_dict(),
+                    "detection_score": _round(face.detection_score),
+                },
+                "attributes": face_attributes,
+            }
+        )
+    return {"faces": rendered, "count": len(rendered)}
+
+
+@transaction.atomic
+def create_collection(*, owner, name: str) -> Collection:
+    name = name.strip()
+    if not name:
+        raise InvalidRequest("name: must not be blank")
+    try:
+        with transaction.atomic():
+            return Collection.objects.create(owner=owner, name=name)
+    except IntegrityError:
+        raise CollectionExists(f"a collection named {name!r} exists already") from None
+
+
+@transaction.atomic
+def delete_collection(*, collection: Collection) -> None:
+    for face in collection.faces.exclude(image=""):
+        face.image.delete(save=False)
+    collection.delete()
+
+
+def _largest_face_with_descriptor(image: DecodedImage) -> tuple[engine.DetectedFace, int]:
+    faces = engine.get_face_engine().detect(image.pixels, descriptors=True, max_faces=1)
+    if not faces:
+        raise NoFaceDetected(
+            f"no face detected in {image.filename}", extra={"faces_detected": 0}
+        )
+    return faces[0], len(faces)
+
+
+def _jpeg(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+@transaction.atomic
+def enroll_face(
+    *, collection: Collection, image: DecodedImage, label: str, metadata: dict | None = None
+) -> Face:
+    """Add the image's largest face to the collection under `label`."""
+    face, _ = _largest_face_with_descriptor(image)
+    enrolled = Face(
+        collection=collection,
+        label=label.strip(),
+        metadata=metadata or {},
+        box=face.box.as_dict(),
+        descriptor=descriptor_to_bytes(face.descriptor),
+    )
+    if settings.VISIONERA_KEEP_ENROLLED_IMAGES:
+        enrolled.image.save(f"{enrolled.id}.jpg", ContentFile(_jpeg(image.pixels)), save=False)
+    enrolled.save()
+    collection.bump(face_delta=1)
+    return enrolled
+
+
+@transaction.atomic
+def delete_face(*, face: Face) -> None:
+    collection = face.collection
+    if face.image:
+        face.image.delete(save=False)
+    face.delete()
+    collection.bump(face_delta=-1)
+
+
+def search_collection(
+    *,
+    collection: Collection,
+    image: DecodedImage,
+    limit: int,
+    threshold: float,
+    max_faces: int,
+) -> dict:
+    """1:N: the `max_faces` largest faces, each with its best matches within threshold."""
+    faces = engine.get_face_engine().detect(image.pixels, descriptors=True, max_faces=max_faces)
+    if not faces:
+        raise NoFaceDetected(
+            f"no face detected in {image.filename}", extra={"faces_detected": 0}
+        )
+    searched = faces[:max_faces]
+    gallery = collection_gallery(collection)
+    queries = np.stack([face.descriptor for face in searched])
+    results = gallery.index.search_many(queries, limit, threshold)
+    per_face = []
+    for face, matches in zip(searched, results, strict=True):
+        per_face.append(
+            {
+                "box": face.box.as_dict(),
+                "matches": [
+                    {
+                        "face_id": gallery.face_ids[match.row],
+                        "label": gallery.labels[match.row],
+                        "similarity": _round(engine.similarity(match.distance)),
+                        "distance": _round(match.distance),
+                        "metadata": gallery.metadata[match.row],
+                    }
+                    for match in matches
+                ],
+            }
+        )
+    return {
+        "faces_detected": len(faces),
+        "search_face": {"box": per_face[0]["box"]},
+        "matches": per_face[0]["matches"],
+        "faces": per_face,
+        "collection": {"id": str(collection.pk), "face_count": len(gallery.index)},
+    }
+
+
+def batch_match(*, images: Sequence[DecodedImage], threshold: float) -> dict:
+    """N:N: every pair of images compared by their largest faces, and identity groups."""
+    found = engine.get_face_engine().detect_many(
+        [image.pixels for image in images], descriptors=True, max_faces=1
+    )
+    with_face = [index for index, faces in enumerate(found) if faces]
+    pairs, groups = [], []
+    if with_face:
+        descriptors = np.stack([found[index][0].descriptor for index in with_face])
+        distances = pairwise_distances(descriptors)
+        for i, a in enumerate(with_face):
+            for j in range(i + 1, len(with_face)):
+                pairs.append({"a": a, "b": with_face[j], **_verdict(distances[i, j], threshold)})
+        groups = [
+            [with_face[member] for member in group] for group in cluster(descriptors, threshold)
+        ]
+    return {
+        "images": [
+            {
+                "index": index,
+                "filename": image.filename,
+                "faces_detected": len(found[index]),
+                "box": found[index][0].box.as_dict() if found[index] else None,
+            }
+            for index, image in enumerate(images)
+        ],
+        "pairs": pairs,
+        "groups": sorted(groups),
+        "threshold": threshold,
+    }
