@@ -53,6 +53,17 @@ def collected_static(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
+def relaxed_rate_limits(request, monkeypatch):
+    """Functional tests fire requests faster than any plan allows; rate-limit tests opt out
+    with @pytest.mark.rate_limits and see the real plan limits."""
+    if request.node.get_closest_marker("rate_limits"):
+        return
+    from accounts.models import Plan
+
+    monkeypatch.setattr(Plan, "limits_for", lambda self, group: (1_000_000, 1_000_000))
+
+
+@pytest.fixture(autouse=True)
 def fresh_cache():
     cache.clear()
     yield

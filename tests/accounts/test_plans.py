@@ -38,6 +38,7 @@ def test_free_plan_is_refused_batch_and_video(free_client, method, path):
     assert "free" in body["error"]["message"]
 
 
+@pytest.mark.rate_limits
 def test_plan_override_changes_the_limit(make_client):
     plan = Plan.objects.get(name="pro")
     plan.rate_limits = {"search": {"per_minute": 7, "per_second": 3}}

@@ -5,7 +5,7 @@ import pytest
 
 from accounts import ratelimit
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.rate_limits]
 
 COMPARE = "/api/faces/compare"
 SEARCH = "/api/faces/collections"
