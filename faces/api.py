@@ -12,6 +12,7 @@ from faces.engine import DEFAULT_THRESHOLD
 from visionera.api.errors import InvalidRequest
 from visionera.api.fields import CommaListField, ImageUploadField
 from visionera.api.pagination import PageNumberPagination
+from visionera.api.serializers import BoxSerializer
 from visionera.api.views import EndpointView
 
 THRESHOLD_HELP = (
@@ -25,13 +26,6 @@ def _threshold_field():
         required=False, min_value=0.0, max_value=2.0, default=DEFAULT_THRESHOLD,
         help_text=THRESHOLD_HELP,
     )
-
-
-class BoxSerializer(serializers.Serializer):
-    x = serializers.IntegerField()
-    y = serializers.IntegerField()
-    width = serializers.IntegerField()
-    height = serializers.IntegerField()
 
 
 class FaceBoxSerializer(serializers.Serializer):
