@@ -18,12 +18,13 @@ Pipeline, chosen for speed without changing match decisions (see docs/PERFORMANC
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import math
 import os
 import queue
 import threading
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,15 @@ obama_and_biden.jpg, 1024 px finds it with an SVM margin of only 0.05, 1280 px w
 MAX_DETECTION_MAGNIFICATION = 2.0
 """Small photos are magnified at most 2×, the same as dlib's ``upsample=1``, so the
 detector never looks for faces smaller than face_recognition would."""
+
+MIN_DETECTION_SCORE = 0.0
+"""HOG SVM margin a detection needs, dlib's and face_recognition's default.
+
+Kept at 0 for recall: true faces in the fixtures score 0.7–3.4 at our scan size, but a
+face between two pyramid scales can score far lower (obama_and_biden's third face scores
+0.05 when scanned at 1024 px). The false alarms seen (a round mission patch on a
+space suit) score 0.01–0.2; raise this to trade recall for fewer of them.
+"""
 
 CHIP_SIZE = 150
 CHIP_PADDING = 0.25
@@ -176,7 +186,8 @@ class FaceEngine:
         # The pool grows to the peak concurrency and is reused from then on.
         self._idle_models: queue.SimpleQueue[_DlibModels] = queue.SimpleQueue()
         self._idle_models.put(_DlibModels(self._models_dir))
-        self._workers = workers or max(1, min(4, os.cpu_count() or 1))
+        # detect_many's calling thread works too, so one core is already taken.
+        self._workers = workers or max(1, min(4, os.cpu_count() or 1) - 1)
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()
 
@@ -239,21 +250,42 @@ class FaceEngine:
     ) -> list[list[DetectedFace]]:
         """:meth:`detect` for several images, in parallel on a small shared pool.
 
-        dlib releases the GIL inside detection and the ResNet, so two images on two
-        cores take about two thirds of the sequential time (docs/PERFORMANCE.md). The
-        calling thread works on the first image itself, so nested calls cannot starve.
+        dlib releases the GIL inside detection and the ResNet, so images are spread over
+        the calling thread and the pool's workers (one per spare core), each taking the
+        next unprocessed image. The caller works too, so it never waits on a pool that
+        other requests keep busy: at worst it processes every image itself.
         """
-        if len(images) <= 1:
-            return [
-                self.detect(image, descriptors=descriptors, max_faces=max_faces) for image in images
-            ]
-        executor = self._shared_executor()
-        futures = [
-            executor.submit(self.detect, image, descriptors=descriptors, max_faces=max_faces)
-            for image in images[1:]
-        ]
-        first = self.detect(images[0], descriptors=descriptors, max_faces=max_faces)
-        return [first, *(future.result() for future in futures)]
+        results: list[list[DetectedFace] | None] = [None] * len(images)
+        next_index = itertools.count()
+        claim_lock = threading.Lock()
+        failed = threading.Event()
+
+        def work() -> None:
+            while not failed.is_set():
+                with claim_lock:
+                    index = next(next_index)
+                if index >= len(images):
+                    return
+                try:
+                    results[index] = self.detect(
+                        images[index], descriptors=descriptors, max_faces=max_faces
+                    )
+                except BaseException:
+                    failed.set()
+                    raise
+
+        helpers = []
+        if len(images) > 1:
+            executor = self._shared_executor()
+            helpers = [executor.submit(work) for _ in range(min(self._workers, len(images) - 1))]
+        try:
+            work()
+        finally:
+            # Even when the caller failed: no helper may outlive the call.
+            wait(helpers)
+        for helper in helpers:
+            helper.result()
+        return [faces for faces in results if faces is not None]
 
     def _shared_executor(self) -> ThreadPoolExecutor:
         with self._executor_lock:
@@ -276,7 +308,7 @@ class FaceEngine:
             interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR
             size = (max(1, round(width * factor)), max(1, round(height * factor)))
             scan = cv2.resize(grey, size, interpolation=interpolation)
-        rectangles, scores, _ = detector.run(scan, 0, 0.0)
+        rectangles, scores, _ = detector.run(scan, 0, MIN_DETECTION_SCORE)
         found = []
         for rectangle, score in zip(rectangles, scores, strict=True):
             # dlib's right/bottom are inclusive; Box's are exclusive.

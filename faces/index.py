@@ -92,10 +92,13 @@ class DescriptorIndex:
         if limit <= 0 or len(self) == 0:
             return [[] for _ in range(queries.shape[0])]
         keep = min(limit, len(self))
-        squared = self.squared_norms[np.newaxis, :] - 2.0 * (queries @ self.matrix.T)
-        squared += np.einsum("ij,ij->i", queries, queries)[:, np.newaxis]
+        # |x|² - 2 q·x ranks rows like |q - x|² (|q|² is the same for every row), built in
+        # place: at a million rows each extra pass over the scores costs ~5 ms.
+        ranking = queries @ self.matrix.T
+        ranking *= -2.0
+        ranking += self.squared_norms
         if keep < len(self):
-            candidates = np.argpartition(squared, keep - 1, axis=1)[:, :keep]
+            candidates = np.argpartition(ranking, keep - 1, axis=1)[:, :keep]
         else:
             candidates = np.broadcast_to(np.arange(len(self)), (queries.shape[0], keep))
         differences = self.matrix[candidates] - queries[:, np.newaxis, :]
