@@ -1,0 +1,71 @@
+"""Age, gender and emotion estimates on real faces, without Django."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+from skimage import data
+
+from faces.attributes import AttributeUnavailable, estimate_attributes
+from faces.engine import get_face_engine
+
+FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+EMOTION_INSTALLED = importlib.util.find_spec("faces.emotion") is not None
+
+
+@pytest.fixture(scope="module")
+def astronaut():
+    image = data.astronaut()
+    return image, get_face_engine().largest_face(image, descriptor=False)
+
+
+def test_astronaut_is_an_adult_woman(astronaut):
+    image, face = astronaut
+    attributes = estimate_attributes(image, face, {"age", "gender"})
+    assert set(attributes) == {"age", "gender"}
+    # Eileen Collins was in her early forties in this NASA portrait.
+    assert isinstance(attributes["age"], int) and 20 <= attributes["age"] <= 60
+    assert attributes["gender"]["value"] == "female"
+    assert 0.5 < attributes["gender"]["confidence"] <= 1.0
+
+
+def test_only_the_attributes_asked_for_are_returned(astronaut):
+    image, face = astronaut
+    assert set(estimate_attributes(image, face, ["age"])) == {"age"}
+    assert set(estimate_attributes(image, face, {"gender"})) == {"gender"}
+    assert estimate_attributes(image, face, set()) == {}
+
+
+def test_unknown_attributes_are_refused(astronaut):
+    image, face = astronaut
+    with pytest.raises(ValueError, match="beauty"):
+        estimate_attributes(image, face, {"age", "beauty"})
+
+
+@pytest.mark.fixtures
+@pytest.mark.skipif(not FIXTURES.is_dir(), reason="../shared/fixtures absent")
+def test_obama_is_a_man_of_plausible_age():
+    with Image.open(FIXTURES / "faces" / "obama.jpg") as photo:
+        image = np.asarray(ImageOps.exif_transpose(photo).convert("RGB"))
+    face = get_face_engine().largest_face(image, descriptor=False)
+    attributes = estimate_attributes(image, face, {"age", "gender"})
+    assert attributes["gender"]["value"] == "male"
+    assert 30 <= attributes["age"] <= 65
+
+
+@pytest.mark.skipif(EMOTION_INSTALLED, reason="faces/emotion.py is installed")
+def test_emotion_without_its_model_is_refused_not_invented(astronaut):
+    image, face = astronaut
+    with pytest.raises(AttributeUnavailable) as raised:
+        estimate_attributes(image, face, {"age", "emotion"})
+    assert raised.value.attribute == "emotion"
+
+
+@pytest.mark.skipif(not EMOTION_INSTALLED, reason="faces/emotion.py absent (model not shipped)")
+def test_emotion_names_a_label_with_a_probability(astronaut):
+    image, face = astronaut
+    emotion = estimate_attributes(image, face, {"emotion"})["emotion"]
+    assert isinstance(emotion["value"], str) and emotion["value"]
+    assert 0.0 <= emotion["confidence"] <= 1.0
