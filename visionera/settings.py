@@ -234,3 +234,23 @@ LOGGING = {
 # The contract's URLs have no trailing slash (/api/videos and /api/videos/{id}), so the
 # videos URLconf is included under "api/videos" and its routes begin with "/".
 SILENCED_SYSTEM_CHECKS = ["urls.W002"]
+
+# ---------------------------------------------------------------------------------------
+# Videos (issue 5): job recovery, limits and webhooks. See docs/VIDEOS.md.
+# ---------------------------------------------------------------------------------------
+# HMAC-SHA256 secret for webhook signatures; empty derives one from SECRET_KEY.
+VIDEO_WEBHOOK_SECRET = env.str("VISIONERA_WEBHOOK_SECRET", default="")
+VIDEO_WEBHOOK_ATTEMPTS = env.int("VISIONERA_WEBHOOK_ATTEMPTS", default=4)
+VIDEO_WEBHOOK_TIMEOUT_SECONDS = env.float("VISIONERA_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+VIDEO_WEBHOOK_BACKOFF_SECONDS = env.float("VISIONERA_WEBHOOK_BACKOFF_SECONDS", default=2.0)
+# A running job writes a heartbeat at least this often; one silent for VIDEO_JOB_STALE_SECONDS
+# has lost its worker and is re-sent by the sweeper (every VIDEO_SWEEP_INTERVAL_SECONDS in
+# each worker process; 0 switches the periodic sweep off). A queued job whose message is
+# older than VIDEO_JOB_QUEUED_RESEND_SECONDS is re-sent too (the message was lost).
+VIDEO_JOB_HEARTBEAT_SECONDS = env.float("VISIONERA_VIDEO_HEARTBEAT_SECONDS", default=5.0)
+VIDEO_JOB_STALE_SECONDS = env.float("VISIONERA_VIDEO_STALE_SECONDS", default=120.0)
+VIDEO_JOB_QUEUED_RESEND_SECONDS = env.float("VISIONERA_VIDEO_QUEUED_RESEND_SECONDS", default=900.0)
+VIDEO_SWEEP_INTERVAL_SECONDS = env.float("VISIONERA_VIDEO_SWEEP_SECONDS", default=60.0)
+VIDEO_JOB_MAX_ATTEMPTS = env.int("VISIONERA_VIDEO_MAX_ATTEMPTS", default=3)
+VIDEO_JOB_TIME_LIMIT_SECONDS = env.int("VISIONERA_VIDEO_TIME_LIMIT_SECONDS", default=3 * 3600)
+DRAMATIQ_BROKER["MIDDLEWARE"] = [*_dramatiq_middleware, "videos.middleware.VideoJobSweeper"]

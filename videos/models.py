@@ -1,0 +1,97 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class VideoJob(models.Model):
+    """One uploaded video and the asynchronous analysis of it.
+
+    The row is the source of truth for a job: the queue message only carries its id, so a
+    lost or duplicated message is repaired from here (videos.services.requeue_stale_jobs)
+    and a duplicate run is refused by the claim in videos.services.claim_job.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        PROCESSING = "processing"
+        COMPLETED = "completed"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    FINISHED_STATUSES = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="video_jobs"
+    )
+    # Relative to MEDIA_ROOT, so hosts that mount the shared volume elsewhere still find it.
+    file_path = models.CharField(max_length=500)
+    original_filename = models.CharField(max_length=255, blank=True)
+    byte_size = models.PositiveBigIntegerField(default=0)
+    duration_seconds = models.FloatField(default=0.0)
+    features = models.JSONField(default=list)
+    sample_fps = models.FloatField(default=2.0)
+    collection = models.ForeignKey(
+        "faces.Collection",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="video_jobs",
+    )
+    callback_url = models.URLField(max_length=2000, blank=True)
+
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    progress = models.PositiveSmallIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+    summary = models.JSONField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    webhook_status = models.CharField(max_length=200, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    # When the last queue message for this job was sent: a queued job whose message is
+    # older than the sweeper's limit has lost its message and is sent again.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="videojob_owner_newest"),
+            models.Index(fields=["status", "heartbeat_at"], name="videojob_status_heartbeat"),
+        ]
+
+    def __str__(self):
+        return f"{self.original_filename or self.id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED_STATUSES
+
+
+class VideoDetection(models.Model):
+    """One thing seen at one sampled timestamp; the rows behind the paginated results."""
+
+    class Kind(models.TextChoices):
+        FACE = "face"
+        VEHICLE = "vehicle"
+        BODY = "body"
+
+    job = models.ForeignKey(VideoJob, on_delete=models.CASCADE, related_name="detections")
+    timestamp_ms = models.PositiveIntegerField()
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    box = models.JSONField()
+    payload = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["timestamp_ms", "id"]
+        indexes = [
+            models.Index(fields=["job", "timestamp_ms", "id"], name="videodetection_page"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} at {self.timestamp_ms} ms"

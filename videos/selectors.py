@@ -1,0 +1,56 @@
+"""Reads for video jobs: every lookup is scoped to the owner (another account's job is 404)."""
+
+import uuid
+
+from django.db.models import QuerySet
+
+from faces.models import Collection, Face
+from videos.models import VideoDetection, VideoJob
+from visionera.api.errors import NotFound
+
+
+def _as_uuid(value) -> uuid.UUID | None:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def jobs_for_owner(*, owner) -> QuerySet[VideoJob]:
+    return VideoJob.objects.filter(owner=owner).order_by("-created_at", "-id")
+
+
+def get_job_for_owner(*, owner, job_id) -> VideoJob:
+    """The caller's job, or NotFound (also for a malformed id or another account's job)."""
+    parsed = _as_uuid(job_id)
+    job = VideoJob.objects.filter(owner=owner, pk=parsed).first() if parsed else None
+    if job is None:
+        raise NotFound("no such video job")
+    return job
+
+
+def detections_for_job(*, job: VideoJob, kind: str | None = None) -> QuerySet[VideoDetection]:
+    rows = VideoDetection.objects.filter(job=job)
+    if kind:
+        rows = rows.filter(kind=kind)
+    return rows.order_by("timestamp_ms", "id")
+
+
+def get_collection_for_owner(*, owner, collection_id) -> Collection:
+    parsed = _as_uuid(collection_id)
+    collection = (
+        Collection.objects.filter(owner=owner, pk=parsed).first() if parsed else None
+    )
+    if collection is None:
+        raise NotFound("no such collection")
+    return collection
+
+
+def collection_descriptors(*, collection_id) -> tuple[list[str], list[bytes]]:
+    """(labels, descriptor blobs) of every face enrolled in the collection."""
+    rows = Face.objects.filter(collection_id=collection_id).values_list("label", "descriptor")
+    labels, blobs = [], []
+    for label, blob in rows:
+        labels.append(label)
+        blobs.append(bytes(blob))
+    return labels, blobs

@@ -1,0 +1,31 @@
+"""Dramatiq actors for video jobs (discovered by django_dramatiq)."""
+
+import dramatiq
+from django.conf import settings
+from dramatiq.middleware.time_limit import TimeLimitExceeded
+
+from videos import services
+
+
+def _should_retry(retries: int, exception: BaseException) -> bool:
+    # Only transient failures come back as exceptions; services counts the attempts and
+    # fails the job itself, so this bound is a backstop against a message looping.
+    return isinstance(exception, services.RetryLater) and retries < services.max_attempts() + 2
+
+
+@dramatiq.actor(
+    queue_name="videos",
+    max_retries=settings.VIDEO_JOB_MAX_ATTEMPTS + 2,
+    retry_when=_should_retry,
+    min_backoff=5_000,
+    max_backoff=120_000,
+    # A 10-minute video at 2 samples/s with every engine takes ~20 min on one core; the
+    # limit leaves room for higher sample rates without letting a stuck run hold a
+    # worker forever.
+    time_limit=settings.VIDEO_JOB_TIME_LIMIT_SECONDS * 1000,
+)
+def analyze_video(job_id: str) -> None:
+    try:
+        services.run_job(job_id=job_id)
+    except TimeLimitExceeded:
+        services.fail_timed_out_job(job_id=job_id)
