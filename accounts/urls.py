@@ -5,7 +5,53 @@ from accounts import views
 
 urlpatterns = [
     path("", views.landing, name="landing"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("api-docs/", views.api_docs, name="api-docs"),
+    path("plans/", views.plans, name="plans"),
+    # Accounts: sign-up and log-in are rate-limited per IP; log-out is POST only.
+    path("accounts/signup/", views.signup, name="signup"),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password/change/",
+        auth_views.PasswordChangeView.as_view(template_name="auth/password_change.html"),
+        name="password_change",
+    ),
+    path(
+        "accounts/password/change/done/",
+        auth_views.PasswordChangeDoneView.as_view(template_name="auth/password_change_done.html"),
+        name="password_change_done",
+    ),
+    path(
+        "accounts/password/reset/",
+        auth_views.PasswordResetView.as_view(
+            template_name="auth/password_reset.html",
+            email_template_name="auth/password_reset_email.txt",
+            subject_template_name="auth/password_reset_subject.txt",
+        ),
+        name="password_reset",
+    ),
+    path(
+        "accounts/password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(template_name="auth/password_reset_done.html"),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/password/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="auth/password_reset_confirm.html"
+        ),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/password/reset/complete/",
+        auth_views.PasswordResetCompleteView.as_view(
+            template_name="auth/password_reset_complete.html"
+        ),
+        name="password_reset_complete",
+    ),
+    # Dashboard
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/keys/", views.api_keys, name="api-keys"),
+    path("dashboard/keys/<str:key_id>/revoke/", views.api_key_revoke, name="api-key-revoke"),
+    path("dashboard/plan/", views.plan, name="plan"),
 ]
