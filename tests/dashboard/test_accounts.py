@@ -1,0 +1,110 @@
+"""Sign-up, log-in, log-out, password change and reset."""
+
+import pytest
+from django.core import mail
+
+from accounts.models import User
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "a-Long-unusual-passw0rd"
+
+
+def test_signup_creates_a_free_user_and_signs_in(client):
+    response = client.post(
+        "/accounts/signup/",
+        {"email": "New.Person@Example.com", "password1": PASSWORD, "password2": PASSWORD},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/dashboard/"
+    user = User.objects.get(email="new.person@example.com")
+    assert user.plan.name == "free"
+    assert user.check_password(PASSWORD)
+    assert client.get("/dashboard/").status_code == 200
+
+
+def test_signup_refuses_a_taken_email_and_mismatched_passwords(client, make_client):
+    taken = make_client("pro").user.email
+    response = client.post(
+        "/accounts/signup/", {"email": taken, "password1": PASSWORD, "password2": PASSWORD}
+    )
+    assert response.status_code == 200
+    assert "already exists" in response.content.decode()
+    response = client.post(
+        "/accounts/signup/",
+        {"email": "x@example.com", "password1": PASSWORD, "password2": PASSWORD + "!"},
+    )
+    assert response.status_code == 200
+    assert not User.objects.filter(email="x@example.com").exists()
+
+
+def test_signup_is_rate_limited_per_ip(client):
+    from accounts.views import SIGNUP_RATE
+
+    limit = int(SIGNUP_RATE.split("/")[0])
+    for n in range(limit):
+        client.post("/accounts/signup/", {"email": f"bad{n}", "password1": "x", "password2": "y"})
+    response = client.post(
+        "/accounts/signup/",
+        {"email": "late@example.com", "password1": PASSWORD, "password2": PASSWORD},
+    )
+    assert response.status_code == 429
+    assert not User.objects.filter(email="late@example.com").exists()
+
+
+def test_login_and_logout(client):
+    User.objects.create_user(email="me@example.com", password=PASSWORD)
+    response = client.post(
+        "/accounts/login/", {"username": "me@example.com", "password": PASSWORD}
+    )
+    assert response.status_code == 302
+    assert client.get("/dashboard/").status_code == 200
+    assert client.get("/accounts/logout/").status_code == 405  # POST only
+    assert client.post("/accounts/logout/").status_code == 302
+    assert client.get("/dashboard/").status_code == 302
+
+
+def test_login_is_rate_limited_per_ip(client):
+    from accounts.views import LOGIN_RATE
+
+    User.objects.create_user(email="me@example.com", password=PASSWORD)
+    limit = int(LOGIN_RATE.split("/")[0])
+    for _ in range(limit):
+        client.post("/accounts/login/", {"username": "me@example.com", "password": "wrong"})
+    response = client.post(
+        "/accounts/login/", {"username": "me@example.com", "password": PASSWORD}
+    )
+    assert response.status_code == 429
+    assert "Too many attempts" in response.content.decode()
+    assert client.get("/dashboard/").status_code == 302
+
+
+def test_password_change(client):
+    user = User.objects.create_user(email="me@example.com", password=PASSWORD)
+    client.force_login(user)
+    response = client.post(
+        "/accounts/password/change/",
+        {"old_password": PASSWORD, "new_password1": PASSWORD + "2", "new_password2":
+         PASSWORD + "2"},
+    )
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD + "2")
+
+
+def test_password_reset_sends_a_working_link(client):
+    user = User.objects.create_user(email="me@example.com", password=PASSWORD)
+    response = client.post("/accounts/password/reset/", {"email": "me@example.com"})
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+    body = mail.outbox[0].body
+    link = next(line for line in body.splitlines() if "/accounts/password/reset/" in line)
+    path = link.split("testserver", 1)[1].strip()
+    response = client.get(path, follow=True)
+    assert response.status_code == 200
+    form_url = response.redirect_chain[-1][0]
+    response = client.post(form_url, {"new_password1": PASSWORD + "3",
+                                      "new_password2": PASSWORD + "3"})
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD + "3")
