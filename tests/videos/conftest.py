@@ -1,0 +1,246 @@
+"""Video-specific fixtures: synthetic clips, a `lin` collection, a webhook receiver, workers."""
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from django.conf import settings
+
+from tests.conftest import PROJECT_ROOT, fixture_path
+
+BROKER_MODE = bool(settings.DRAMATIQ_BROKER_URL)
+needs_broker = pytest.mark.skipif(
+    not BROKER_MODE,
+    reason="DRAMATIQ_BROKER_URL is unset: the separate-worker path runs in CI's second pass",
+)
+needs_embedded = pytest.mark.skipif(
+    BROKER_MODE, reason="a real broker is configured: the embedded worker is not used"
+)
+FIXTURE_CLIP = "video/short_hamilton_clip.mp4"
+
+
+def write_video(path: Path, *, frames=20, fps=10.0, size=(160, 120), fourcc="mp4v") -> Path:
+    """A small synthetic clip: a bright square moving over a dark background."""
+    width, height = size
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (width, height))
+    assert writer.isOpened(), "OpenCV cannot write mp4v here"
+    for index in range(frames):
+        frame = np.full((height, width, 3), 30, dtype=np.uint8)
+        x = (index * 5) % max(1, width - 30)
+        frame[40:70, x : x + 30] = (40, 200, 240)
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+@pytest.fixture
+def synthetic_video(tmp_path) -> Path:
+    return write_video(tmp_path / "synthetic.mp4")
+
+
+@pytest.fixture
+def synthetic_video_bytes(synthetic_video) -> bytes:
+    return synthetic_video.read_bytes()
+
+
+def media_files(media_root) -> list[Path]:
+    root = Path(media_root)
+    return [path for path in root.rglob("*") if path.is_file()] if root.exists() else []
+
+
+def make_collection(owner, *, name="cast", labelled_images=()):
+    """A collection built straight from faces.models with engine-computed descriptors."""
+    from PIL import Image
+
+    from faces.engine import get_face_engine
+    from faces.index import descriptor_to_bytes
+    from faces.models import Collection, Face
+
+    collection = Collection.objects.create(owner=owner, name=name)
+    for label, path in labelled_images:
+        pixels = np.asarray(Image.open(path).convert("RGB"))
+        face = get_face_engine().largest_face(pixels)
+        assert face is not None, f"no face in {path}"
+        Face.objects.create(
+            collection=collection,
+            label=label,
+            box=face.box.as_dict(),
+            descriptor=descriptor_to_bytes(face.descriptor),
+        )
+    collection.bump(len(labelled_images))
+    return collection
+
+
+@pytest.fixture
+def fixture_clip() -> Path:
+    return fixture_path(FIXTURE_CLIP)
+
+
+@pytest.fixture
+def lin_collection_factory():
+    def make(owner):
+        return make_collection(
+            owner,
+            name="hamilton",
+            labelled_images=[("lin", fixture_path("faces/lin-manuel-miranda.png"))],
+        )
+
+    return make
+
+
+def wait_for(predicate, *, timeout=60.0, interval=0.2, message="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {message}")
+
+
+class WebhookReceiver:
+    """A local HTTP endpoint on 127.0.0.1 that records what it receives."""
+
+    def __init__(self, status=200):
+        self.status = status
+        self.requests: list[dict] = []
+        self.received = threading.Event()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                receiver.requests.append({"headers": dict(self.headers), "body": body})
+                self.send_response(receiver.status)
+                self.end_headers()
+                receiver.received.set()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/video"
+
+    def json(self, index=-1) -> dict:
+        return json.loads(self.requests[index]["body"])
+
+
+@pytest.fixture
+def webhook_receiver():
+    receiver = WebhookReceiver()
+    receiver.thread.start()
+    yield receiver
+    receiver.server.shutdown()
+    receiver.server.server_close()
+
+
+# --- real worker processes (CI's second pass) --------------------------------------------
+
+
+def _database_url() -> str:
+    """DATABASE_URL naming the test database pytest-django created."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    assert db["ENGINE"].endswith("postgresql"), "separate workers need PostgreSQL"
+    auth = db["USER"] or ""
+    if db.get("PASSWORD"):
+        auth += f":{db['PASSWORD']}"
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class WorkerProcess:
+    """`manage.py rundramatiq` in its own session, so the whole tree can be signalled."""
+
+    def __init__(self, env: dict, log_path: Path):
+        self.log_path = log_path
+        self.log = open(log_path, "ab")  # closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", "1"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, timeout=90.0):
+        def ready():
+            if self.process.poll() is not None:
+                raise AssertionError(f"worker exited early:\n{self.output()}")
+            return b"ready for action" in self.log_path.read_bytes()
+
+        wait_for(ready, timeout=timeout, interval=0.3, message="the worker to start")
+
+    def output(self) -> str:
+        return self.log_path.read_bytes().decode(errors="replace")[-4000:]
+
+    def kill(self, sig=signal.SIGKILL):
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+        self.process.wait(timeout=30)
+
+    def stop(self):
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self.log.close()
+
+
+@pytest.fixture
+def start_worker(transactional_db, media_root, tmp_path):
+    """Start real worker processes against the test database; stopped after the test."""
+    started: list[WorkerProcess] = []
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "DRAMATIQ_BROKER_URL": settings.DRAMATIQ_BROKER_URL,
+        "MEDIA_ROOT": str(media_root),
+        # Fast recovery for the tests: heartbeat every second, dead after 4 s, sweep every 2 s.
+        "VISIONERA_VIDEO_HEARTBEAT_SECONDS": "1",
+        "VISIONERA_VIDEO_STALE_SECONDS": "4",
+        "VISIONERA_VIDEO_SWEEP_SECONDS": "2",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+    def start() -> WorkerProcess:
+        log_path = tmp_path / f"worker-{len(started) + 1}.log"
+        worker = WorkerProcess(env, log_path)
+        started.append(worker)
+        worker.wait_ready()
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+def signature_ok(request: dict, secret: str) -> bool:
+    from videos.webhooks import verify
+
+    headers = {name.lower(): value for name, value in request["headers"].items()}
+    return verify(
+        secret, headers["x-visionera-timestamp"], request["body"], headers["x-visionera-signature"]
+    )
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,298 @@
+"""The job lifecycle run directly (no queue): completion, idempotency, failures, recovery,
+cancellation and signed webhooks."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import OperationalError
+from django.utils import timezone
+
+from tests.videos.conftest import needs_embedded, signature_ok, wait_for, write_video
+from videos import pipeline, services, webhooks
+from videos.models import VideoDetection, VideoJob
+
+BOX = {"x": 0, "y": 0, "width": 1, "height": 1}
+
+
+@pytest.fixture
+def make_job(media_root, pro_client):
+    def make(frames=20, fps=10.0, size=(160, 120), **fields):
+        path = media_root / "videos" / f"clip-{VideoJob.objects.count()}.mp4"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_video(path, frames=frames, fps=fps, size=size)
+        fields.setdefault("features", ["faces"])
+        fields.setdefault("sample_fps", 2.0)
+        return VideoJob.objects.create(
+            owner=pro_client.user,
+            file_path=str(path.relative_to(media_root)),
+            original_filename="clip.mp4",
+            **fields,
+        )
+
+    return make
+
+
+class ExplodingEngine:
+    def __init__(self, exc):
+        self.exc = exc
+
+    def detect(self, *args, **kwargs):
+        raise self.exc
+
+
+def test_a_job_runs_to_completion_with_a_summary(make_job):
+    job = make_job(frames=30, sample_fps=2.0)
+    assert services.run_job(job_id=job.pk) == "completed"
+    job.refresh_from_db()
+    assert job.status == "completed" and job.progress == 100 and job.attempts == 1
+    assert job.started_at <= job.finished_at and job.heartbeat_at is not None
+    assert job.error == ""
+    assert job.summary["frames_analysed"] == 6
+    assert job.summary["counts"] == {"faces": 0}
+    assert job.summary["duration_seconds"] == pytest.approx(3.0, abs=0.15)
+
+
+def test_a_finished_job_is_never_run_again(make_job):
+    job = make_job()
+    services.run_job(job_id=job.pk)
+    assert services.run_job(job_id=job.pk) == "skipped"
+    job.refresh_from_db()
+    assert job.attempts == 1
+
+
+def test_a_job_running_elsewhere_with_a_live_heartbeat_is_not_run_twice(make_job):
+    job = make_job(status="processing", attempts=1, heartbeat_at=timezone.now())
+    assert services.run_job(job_id=job.pk) == "skipped"
+    job.refresh_from_db()
+    assert job.status == "processing" and job.attempts == 1
+
+
+def test_a_rerun_after_a_dead_worker_replaces_its_partial_detections(make_job):
+    stale = timezone.now() - timedelta(hours=1)
+    job = make_job(status="processing", attempts=1, progress=40, heartbeat_at=stale)
+    VideoDetection.objects.create(job=job, timestamp_ms=99_999, kind="face", box=BOX)
+    assert services.run_job(job_id=job.pk) == "completed"
+    job.refresh_from_db()
+    assert job.status == "completed" and job.attempts == 2 and job.progress == 100
+    assert not VideoDetection.objects.filter(job=job, timestamp_ms=99_999).exists()
+
+
+def test_an_engine_error_fails_the_job_with_a_short_message(make_job, monkeypatch):
+    monkeypatch.setattr(
+        pipeline, "get_face_engine", lambda: ExplodingEngine(RuntimeError("model exploded"))
+    )
+    job = make_job()
+    assert services.run_job(job_id=job.pk) == "failed"
+    job.refresh_from_db()
+    assert job.status == "failed" and job.finished_at is not None
+    assert job.error == "analysis failed: RuntimeError: model exploded"
+    assert "Traceback" not in job.error and "\n" not in job.error
+
+
+def test_a_missing_engine_fails_the_job_and_says_which(make_job, monkeypatch):
+    def unavailable():
+        raise pipeline.EngineUnavailable("vehicle detection is not available on this server")
+
+    monkeypatch.setattr(pipeline, "_vehicle_detector", unavailable)
+    job = make_job(features=["faces", "vehicles"])
+    services.run_job(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert job.error == "vehicle detection is not available on this server"
+
+
+def test_a_transient_error_is_retried_then_fails_after_the_last_attempt(
+    make_job, monkeypatch, settings
+):
+    settings.VIDEO_JOB_MAX_ATTEMPTS = 2
+    monkeypatch.setattr(
+        pipeline, "get_face_engine", lambda: ExplodingEngine(OperationalError("db went away"))
+    )
+    job = make_job()
+    with pytest.raises(services.RetryLater):
+        services.run_job(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == "queued" and job.attempts == 1 and "retrying" in job.error
+    assert services.run_job(job_id=job.pk) == "failed"
+    job.refresh_from_db()
+    assert job.status == "failed" and job.attempts == 2
+    assert job.error == "failed after 2 attempts: OperationalError: db went away"
+
+
+def test_the_actor_asks_dramatiq_to_retry_only_transient_errors():
+    from videos.tasks import _should_retry
+
+    assert _should_retry(0, services.RetryLater("db"))
+    assert not _should_retry(0, RuntimeError("bug"))
+    assert not _should_retry(99, services.RetryLater("db"))
+
+
+def test_a_missing_file_is_retried_then_reported(make_job, media_root, settings):
+    settings.VIDEO_JOB_MAX_ATTEMPTS = 1
+    job = make_job()
+    (media_root / job.file_path).unlink()
+    services.run_job(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == "failed" and "missing from MEDIA_ROOT" in job.error
+
+
+class TestSweeper:
+    @pytest.fixture
+    def sent(self, monkeypatch, settings):
+        settings.VIDEO_SWEEP_INTERVAL_SECONDS = 0  # no background sweep racing these tests
+        messages = []
+        monkeypatch.setattr(
+            services, "send_on_commit", lambda actor, *args: messages.append((actor, args))
+        )
+        return messages
+
+    def test_stale_processing_and_lost_queued_jobs_are_resent(self, make_job, sent):
+        long_ago = timezone.now() - timedelta(hours=2)
+        dead = make_job(status="processing", attempts=1, heartbeat_at=long_ago,
+                        enqueued_at=long_ago)
+        lost = make_job(status="queued", enqueued_at=long_ago)
+        alive = make_job(status="processing", attempts=1, heartbeat_at=timezone.now(),
+                         enqueued_at=long_ago)
+        fresh = make_job(status="queued", enqueued_at=timezone.now())
+        done = make_job(status="completed", enqueued_at=long_ago, heartbeat_at=long_ago)
+
+        requeued = services.requeue_stale_jobs()
+        assert set(requeued) == {dead.pk, lost.pk}
+        assert sorted(args[0] for _, args in sent) == sorted([str(dead.pk), str(lost.pk)])
+        assert sent[0][0].actor_name == "analyze_video"
+        # A second sweep right away sends nothing more (enqueued_at moved on).
+        assert services.requeue_stale_jobs() == []
+        for job in (alive, fresh, done):
+            job.refresh_from_db()
+        assert alive.status == "processing" and fresh.status == "queued"
+
+    def test_a_job_that_keeps_killing_its_worker_fails_instead_of_looping(
+        self, make_job, sent, settings
+    ):
+        settings.VIDEO_JOB_MAX_ATTEMPTS = 3
+        long_ago = timezone.now() - timedelta(hours=2)
+        job = make_job(status="processing", attempts=3, heartbeat_at=long_ago,
+                       enqueued_at=long_ago)
+        assert services.requeue_stale_jobs() == []
+        job.refresh_from_db()
+        assert job.status == "failed" and "stopped responding 3 times" in job.error
+        assert sent == []
+
+    def test_the_resent_job_is_claimed_and_completed(self, make_job, sent):
+        long_ago = timezone.now() - timedelta(hours=2)
+        job = make_job(status="processing", attempts=1, progress=30, heartbeat_at=long_ago,
+                       enqueued_at=long_ago)
+        services.requeue_stale_jobs()
+        (_, (job_id,)), = sent
+        assert job_id == str(job.pk)
+        assert services.run_job(job_id=job_id) == "completed"
+
+    def test_the_management_command_sweeps(self, make_job, sent):
+        from io import StringIO
+
+        from django.core.management import call_command
+
+        long_ago = timezone.now() - timedelta(hours=2)
+        job = make_job(status="queued", enqueued_at=long_ago)
+        out = StringIO()
+        call_command("sweep_video_jobs", stdout=out)
+        assert "re-queued 1 job(s)" in out.getvalue() and str(job.pk) in out.getvalue()
+
+
+@needs_embedded
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_stale_job_is_resumed_by_the_embedded_worker(make_job, settings):
+    """The embedded equivalent of a killed worker: its job is left processing, silent."""
+    settings.VIDEO_SWEEP_INTERVAL_SECONDS = 0
+    long_ago = timezone.now() - timedelta(hours=2)
+    job = make_job(status="processing", attempts=1, progress=30, heartbeat_at=long_ago,
+                   enqueued_at=long_ago)
+    assert services.requeue_stale_jobs() == [job.pk]
+
+    def finished():
+        job.refresh_from_db()
+        return job.status == "completed"
+
+    wait_for(finished, timeout=60, message="the re-queued job to complete")
+    assert job.attempts == 2 and job.progress == 100
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_delete_cancels_a_running_job_between_frames(make_job, pro_client, settings, media_root):
+    settings.VIDEO_JOB_HEARTBEAT_SECONDS = 0.2
+    # ~30 s of work if it were not cancelled: 300 sampled frames of 640×360.
+    job = make_job(frames=300, fps=30.0, size=(640, 360), sample_fps=30.0)
+    path = media_root / job.file_path
+    outcome = []
+    runner = threading.Thread(target=lambda: outcome.append(services.run_job(job_id=job.pk)))
+    runner.start()
+    try:
+        wait_for(
+            lambda: VideoJob.objects.filter(pk=job.pk, progress__gt=0).exists(),
+            timeout=60, interval=0.05, message="the job to make progress",
+        )
+        response = pro_client.delete(f"/api/videos/{job.pk}")
+        assert response.status_code == 204
+    finally:
+        runner.join(timeout=30)
+    assert outcome == ["cancelled"]
+    assert not VideoJob.objects.filter(pk=job.pk).exists()
+    assert not VideoDetection.objects.filter(job_id=job.pk).exists()
+    assert not path.exists()
+
+
+def test_a_finished_job_posts_a_signed_webhook(make_job, webhook_receiver, settings):
+    settings.VIDEO_WEBHOOK_SECRET = "whsec-test"
+    job = make_job(callback_url=webhook_receiver.url)
+    services.run_job(job_id=job.pk)
+    assert webhook_receiver.received.wait(10)
+    request = webhook_receiver.requests[0]
+    assert signature_ok(request, "whsec-test")
+    assert not signature_ok(request, "another-secret")
+    headers = {name.lower(): value for name, value in request["headers"].items()}
+    assert headers["x-visionera-event"] == "video.completed"
+    assert headers["x-visionera-signature"].startswith("sha256=")
+    assert headers["content-type"] == "application/json"
+    payload = webhook_receiver.json()
+    assert payload["job_id"] == str(job.pk) and payload["status"] == "completed"
+    assert payload["summary"]["frames_analysed"] == 4
+    assert payload["status_path"] == f"/api/videos/{job.pk}"
+    job.refresh_from_db()
+    assert job.webhook_status.startswith("delivered (HTTP 200)")
+    assert job.summary["webhook"] == {
+        "delivered": True, "attempts": 1, "status_code": 200, "error": None
+    }
+
+
+def test_a_failed_job_posts_a_failure_webhook(make_job, webhook_receiver, monkeypatch):
+    monkeypatch.setattr(pipeline, "get_face_engine", lambda: ExplodingEngine(RuntimeError("x")))
+    job = make_job(callback_url=webhook_receiver.url)
+    services.run_job(job_id=job.pk)
+    payload = webhook_receiver.json()
+    assert payload["event"] == "video.failed"
+    assert payload["error"] == "analysis failed: RuntimeError: x"
+    assert signature_ok(webhook_receiver.requests[0], webhooks.signing_secret())
+
+
+def test_an_unreachable_receiver_is_retried_with_backoff_and_recorded(
+    make_job, webhook_receiver, settings
+):
+    settings.VIDEO_WEBHOOK_ATTEMPTS = 3
+    settings.VIDEO_WEBHOOK_BACKOFF_SECONDS = 0.01
+    webhook_receiver.status = 503
+    job = make_job(callback_url=webhook_receiver.url)
+    services.run_job(job_id=job.pk)
+    assert len(webhook_receiver.requests) == 3
+    job.refresh_from_db()
+    assert job.status == "completed"
+    assert job.webhook_status == "failed after 3 attempt(s): HTTP 503"
+    assert job.summary["webhook"]["delivered"] is False
+
+
+def test_signatures_cover_the_timestamp_and_the_raw_body():
+    body = b'{"a":1}'
+    signature = webhooks.sign("s", "1700000000", body)
+    assert webhooks.verify("s", "1700000000", body, signature)
+    assert not webhooks.verify("s", "1700000001", body, signature)
+    assert not webhooks.verify("s", "1700000000", b'{"a":2}', signature)
