@@ -182,7 +182,7 @@ class WorkerProcess:
         def ready():
             if self.process.poll() is not None:
                 raise AssertionError(f"worker exited early:\n{self.output()}")
-            return b"ready for action" in self.log_path.read_bytes()
+            return b"Worker process is ready for action" in self.log_path.read_bytes()
 
         wait_for(ready, timeout=timeout, interval=0.3, message="the worker to start")
 
@@ -206,8 +206,12 @@ class WorkerProcess:
 
 
 @pytest.fixture
-def start_worker(transactional_db, media_root, tmp_path):
-    """Start real worker processes against the test database; stopped after the test."""
+def start_worker(db, media_root, tmp_path):
+    """Start real worker processes against the test database; stopped after the test.
+
+    Use with `@pytest.mark.django_db(transaction=True, serialized_rollback=True)`: the
+    worker only sees committed rows.
+    """
     started: list[WorkerProcess] = []
     env = {
         **os.environ,

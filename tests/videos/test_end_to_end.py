@@ -1,0 +1,147 @@
+"""The real fixture clip through the whole product: upload → queue → worker → results.
+
+Embedded mode (no DRAMATIQ_BROKER_URL) runs the job in the test process's embedded
+worker; CI's second pass runs it in separate `manage.py rundramatiq` processes and kills
+one mid-job.
+"""
+
+import time
+
+import pytest
+
+from tests.conftest import upload
+from tests.videos.conftest import (
+    needs_broker,
+    needs_embedded,
+    signature_ok,
+    wait_for,
+)
+from videos import webhooks
+from videos.models import VideoJob
+
+pytestmark = [
+    pytest.mark.fixtures,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+
+def submit(client, clip, collection, **fields):
+    response = client.post(
+        "/api/videos/analyze",
+        {
+            "video": upload("hamilton.mp4", clip.read_bytes(), "video/mp4"),
+            "features": "faces",
+            "sample_fps": "2",
+            "collection": str(collection.pk),
+            **fields,
+        },
+        format="multipart",
+    )
+    assert response.status_code == 202, response.content
+    return response.json()
+
+
+def follow(client, status_url, *, timeout=180.0, on_poll=None):
+    """Poll the status endpoint until the job finishes; every observation, in order."""
+    observed = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(status_url).json()
+        observed.append(body)
+        if on_poll is not None:
+            on_poll(body)
+        if body["status"] in ("completed", "failed", "cancelled"):
+            return observed
+        time.sleep(0.25)
+    raise AssertionError(f"job not finished after {timeout:.0f} s: {observed[-1]}")
+
+
+def check_completed_lifecycle(client, created, observed):
+    statuses = [created["status"]] + [body["status"] for body in observed]
+    order = {"queued": 0, "processing": 1, "completed": 2}
+    assert all(status in order for status in statuses), statuses
+    assert [order[s] for s in statuses] == sorted(order[s] for s in statuses), statuses
+    assert statuses[0] == "queued" and statuses[-1] == "completed"
+    assert "processing" in statuses, "never saw the job processing"
+    progress = [body["progress"] for body in observed]
+    assert progress == sorted(progress), f"progress fell: {progress}"
+    assert progress[-1] == 100
+
+    final = observed[-1]
+    assert final["error"] is None and final["started_at"] and final["finished_at"]
+    summary = final["summary"]
+    assert summary["frames_analysed"] == 19
+    assert summary["duration_seconds"] == pytest.approx(9.18, abs=0.1)
+    lin = next(item for item in summary["identified"] if item["label"] == "lin")
+    assert 0 <= lin["first_ms"] <= lin["last_ms"] <= 9200 and lin["distance"] <= 0.6
+    assert any(track["label"] == "lin" for track in summary["face_tracks"])
+
+    # Every detection, page by page, in timestamp order.
+    url, seen = final["results_url"] + "?page_size=5", []
+    while url:
+        page = client.get(url).json()
+        assert len(page["results"]) <= 5
+        seen.extend(page["results"])
+        url = page["next"]
+    assert len(seen) == summary["counts"]["faces"] > 5
+    assert [item["timestamp_ms"] for item in seen] == sorted(item["timestamp_ms"] for item in seen)
+    assert all(item["kind"] == "face" and "track_id" in item for item in seen)
+    assert any(item.get("label") == "lin" for item in seen)
+    return summary
+
+
+@needs_embedded
+def test_fixture_clip_completes_through_the_embedded_worker(
+    pro_client, fixture_clip, lin_collection_factory, webhook_receiver, settings
+):
+    settings.VIDEO_JOB_HEARTBEAT_SECONDS = 1
+    settings.VIDEO_WEBHOOK_SECRET = "whsec-e2e"
+    collection = lin_collection_factory(pro_client.user)
+    created = submit(pro_client, fixture_clip, collection, callback_url=webhook_receiver.url)
+    observed = follow(pro_client, created["status_url"])
+    check_completed_lifecycle(pro_client, created, observed)
+    assert webhook_receiver.received.wait(10), "no webhook arrived"
+    assert signature_ok(webhook_receiver.requests[0], "whsec-e2e")
+    assert webhook_receiver.json()["job_id"] == created["job_id"]
+
+
+@needs_broker
+@pytest.mark.services
+def test_fixture_clip_completes_on_a_separate_worker_process(
+    pro_client, fixture_clip, lin_collection_factory, webhook_receiver, start_worker
+):
+    start_worker()
+    collection = lin_collection_factory(pro_client.user)
+    created = submit(pro_client, fixture_clip, collection, callback_url=webhook_receiver.url)
+    observed = follow(pro_client, created["status_url"])
+    check_completed_lifecycle(pro_client, created, observed)
+    assert webhook_receiver.received.wait(10), "no webhook arrived"
+    # The worker process signs with the same (derived) secret as this process.
+    assert signature_ok(webhook_receiver.requests[0], webhooks.signing_secret())
+
+
+@needs_broker
+@pytest.mark.services
+def test_a_worker_killed_mid_job_is_replaced_and_the_job_still_completes(
+    pro_client, fixture_clip, lin_collection_factory, start_worker
+):
+    first = start_worker()
+    collection = lin_collection_factory(pro_client.user)
+    created = submit(pro_client, fixture_clip, collection)
+    job_id = created["job_id"]
+    wait_for(
+        lambda: VideoJob.objects.filter(pk=job_id, status="processing", progress__gt=0).exists(),
+        timeout=90,
+        interval=0.1,
+        message="the first worker to make progress",
+    )
+    first.kill()  # SIGKILL to the whole worker tree: no cleanup, the message stays unacked
+    killed_at = VideoJob.objects.get(pk=job_id)
+    assert killed_at.status == "processing" and 0 < killed_at.progress < 100
+
+    start_worker()  # its sweeper re-sends the job once the heartbeat is 4 s stale
+    observed = follow(pro_client, created["status_url"], timeout=180)
+    check_completed_lifecycle(pro_client, created, observed)
+    assert observed[0]["progress"] >= killed_at.progress
+    job = VideoJob.objects.get(pk=job_id)
+    assert job.attempts >= 2
