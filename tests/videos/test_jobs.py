@@ -5,7 +5,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.utils import timezone
 
 from tests.videos.conftest import needs_embedded, signature_ok, wait_for, write_video
@@ -225,7 +225,13 @@ def test_delete_cancels_a_running_job_between_frames(make_job, pro_client, setti
     job = make_job(frames=300, fps=30.0, size=(640, 360), sample_fps=30.0)
     path = media_root / job.file_path
     outcome = []
-    runner = threading.Thread(target=lambda: outcome.append(services.run_job(job_id=job.pk)))
+    def run():
+        try:
+            outcome.append(services.run_job(job_id=job.pk))
+        finally:
+            connection.close()  # the thread's own connection; the test database is dropped later
+
+    runner = threading.Thread(target=run)
     runner.start()
     try:
         wait_for(
