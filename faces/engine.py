@@ -47,7 +47,7 @@ The frontal HOG detector finds faces of about 80 px and up in the image it scans
 1280 px the smallest face found is ~6 % of the photo's longest side. Measured on the
 fixtures (docs/PERFORMANCE.md): 800 px misses the 155 px third face of the 2000 px
 obama_and_biden.jpg, 1024 px finds it with an SVM margin of only 0.05, 1280 px with
-0.7. Scanning grey rather than RGB costs a quarter less and finds the same faces.
+0.6–0.7. Scanning grey rather than RGB costs a quarter less and finds the same faces.
 """
 
 MAX_DETECTION_MAGNIFICATION = 2.0
@@ -57,7 +57,7 @@ detector never looks for faces smaller than face_recognition would."""
 MIN_DETECTION_SCORE = 0.0
 """HOG SVM margin a detection needs, dlib's and face_recognition's default.
 
-Kept at 0 for recall: true faces in the fixtures score 0.7–3.4 at our scan size, but a
+Kept at 0 for recall: true faces in the fixtures score 0.6–3.4 at our scan size, but a
 face between two pyramid scales can score far lower (obama_and_biden's third face scores
 0.05 when scanned at 1024 px). The false alarms seen (a round mission patch on a
 space suit) score 0.01–0.2; raise this to trade recall for fewer of them.
@@ -397,7 +397,8 @@ def confidence_band(distance: float, threshold: float = DEFAULT_THRESHOLD) -> st
     (median) and up to 0.11 for faces of 80 px and more, so a low decision could flip on
     re-compression alone and a high one could not. Figures in docs/FACES.md.
     """
-    margin = abs(distance - threshold)
+    # Rounded so that 0.55 and 0.65 sit on the same side of a 0.05 margin around 0.6.
+    margin = round(abs(distance - threshold), 9)
     if margin >= HIGH_CONFIDENCE_MARGIN:
         return "high"
     if margin >= MEDIUM_CONFIDENCE_MARGIN:
