@@ -3,6 +3,8 @@
 Every query is scoped to request.user: another account's job is a 404.
 """
 
+import json
+
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count
@@ -55,6 +57,35 @@ def job_states(request):
     return JsonResponse({"jobs": [_job_state(job) for job in jobs[:100]]})
 
 
+def _cell(value):
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.3f}".rstrip("0").rstrip(".")
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return value
+
+
+def _summary_sections(summary: dict) -> list[dict]:
+    """The nested parts of a job summary, each as a table or a list of facts."""
+    sections = []
+    for key, value in summary.items():
+        title = key.replace("_", " ").capitalize()
+        if isinstance(value, dict):
+            items = [(k.replace("_", " "), _cell(v)) for k, v in value.items()]
+            sections.append({"title": title, "kind": "facts", "items": items})
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            columns = list(dict.fromkeys(k for row in value for k in row))
+            rows = [[_cell(row.get(column)) for column in columns] for row in value[:500]]
+            sections.append({"title": title, "kind": "table", "rows": rows,
+                             "columns": [c.replace("_", " ") for c in columns]})
+        elif isinstance(value, list):
+            sections.append({"title": title, "kind": "text",
+                             "text": ", ".join(str(_cell(v)) for v in value) or "—"})
+    return sections
+
+
 def _timeline(job: VideoJob, detections) -> dict:
     width, lane_h, left = 640, 28, 70
     end_ms = max(
@@ -104,13 +135,11 @@ def job_detail(request, pk):
             "state": _job_state(job),
             "summary": summary,
             "summary_items": [
-                (key.replace("_", " "), value)
+                (key.replace("_", " "), _cell(value))
                 for key, value in summary.items()
                 if not isinstance(value, (dict, list))
             ],
-            "summary_nested": {
-                key: value for key, value in summary.items() if isinstance(value, (dict, list))
-            },
+            "summary_sections": _summary_sections(summary),
             "counts": [(label, counts.get(kind, 0)) for kind, label in KINDS],
             "timeline": _timeline(job, detections),
             "detections": detections[:TABLE_ROWS],

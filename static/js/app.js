@@ -4,18 +4,16 @@
   "use strict";
 
   function copyText(text, button) {
-    var done = function () {
-      var old = button.textContent;
-      button.textContent = "Copied";
-      button.classList.add("copied");
-      setTimeout(function () { button.textContent = old; button.classList.remove("copied"); }, 1500);
-    };
     if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(text).then(done, function () { fallbackCopy(text); done(); });
+      navigator.clipboard.writeText(text).catch(function () { fallbackCopy(text); });
     } else {
       fallbackCopy(text);
-      done();
     }
+    var old = button.getAttribute("data-label") || button.textContent;
+    button.setAttribute("data-label", old);
+    button.textContent = "Copied";
+    button.classList.add("copied");
+    setTimeout(function () { button.textContent = old; button.classList.remove("copied"); }, 1500);
   }
 
   function fallbackCopy(text) {

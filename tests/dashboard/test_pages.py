@@ -101,7 +101,9 @@ def test_jobs_list_detail_timeline_and_live_status(signed_in):
     done = VideoJob.objects.create(
         owner=user, file_path="b.mp4", original_filename="b.mp4", status="completed",
         progress=100, duration_seconds=4.0,
-        summary={"duration_seconds": 4.0, "frames_analyzed": 8, "counts": {"faces": 2}},
+        summary={"duration_seconds": 4.0, "frames_analysed": 8, "counts": {"faces": 2},
+                 "face_tracks": [{"track_id": 1, "first_ms": 0, "last_ms": 500,
+                                  "detections": 1, "label": None, "distance": None}]},
     )
     VideoDetection.objects.create(job=done, timestamp_ms=500, kind="face",
                                   box={"x": 1, "y": 1, "width": 5, "height": 5},
@@ -117,5 +119,6 @@ def test_jobs_list_detail_timeline_and_live_status(signed_in):
     assert states[0]["progress"] == 40
     html = signed_in.get(f"/dashboard/jobs/{done.pk}/").content.decode()
     assert 'id="timeline"' in html
-    assert "Frames analyzed" in html
+    assert "Frames analysed" in html
+    assert "Track id" in html
     assert "obama" in html and "car" in html
