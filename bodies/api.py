@@ -1,12 +1,13 @@
 """Body (people and pose) analysis endpoint."""
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.response import Response
 
 from accounts import groups
-from visionera.api.errors import NotImplementedYet
+from bodies import services
 from visionera.api.fields import ImageUploadField
+from visionera.api.serializers import BoxSerializer
 from visionera.api.views import EndpointView
 
 
@@ -16,12 +17,39 @@ class BodyAnalyzeApi(EndpointView):
 
     class InputSerializer(serializers.Serializer):
         image = ImageUploadField()
-        min_confidence = serializers.FloatField(required=False, min_value=0.0, max_value=1.0)
+        min_confidence = serializers.FloatField(
+            required=False, min_value=0.0, max_value=1.0, help_text="Drop weaker people."
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        people = inline_serializer(
+            "Person",
+            {
+                "box": BoxSerializer(),
+                "confidence": serializers.FloatField(),
+                "keypoints": inline_serializer(
+                    "Keypoint",
+                    {
+                        "name": serializers.CharField(),
+                        "x": serializers.IntegerField(),
+                        "y": serializers.IntegerField(),
+                        "score": serializers.FloatField(),
+                    },
+                    many=True,
+                ),
+            },
+            many=True,
+        )
+        count = serializers.IntegerField()
 
     @extend_schema(
-        request=InputSerializer, responses=OpenApiTypes.OBJECT, operation_id="body_analyze"
+        request=InputSerializer, responses=OutputSerializer, operation_id="body_analyze",
+        summary="Find people and their 17 COCO keypoints", tags=["body"],
     )
     def post(self, request):
         serializer = self.InputSerializer(data=request.data, context={"plan": self.plan})
         serializer.is_valid(raise_exception=True)
-        raise NotImplementedYet()
+        data = serializer.validated_data
+        return Response(
+            services.analyze_bodies(image=data["image"], min_confidence=data.get("min_confidence"))
+        )
