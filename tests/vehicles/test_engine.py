@@ -1,5 +1,6 @@
 """Vehicle engine on real photos: packaged ones always, ../shared/fixtures when present."""
 
+import socket
 from pathlib import Path
 
 import cv2
@@ -7,6 +8,7 @@ import numpy as np
 import pytest
 import skimage.data
 
+import vehicles.engine
 from vehicles.engine import (
     CROSS_TYPE_IOU,
     VEHICLE_TYPES,
@@ -120,6 +122,20 @@ def test_read_plate_gives_crop_coordinates(motorcycle):
     plate = read_plate(crop)
     assert plate is not None and plate.text == "KX4821"
     assert plate.box.iou(Box(60, 40, PLATE_AREA.width, PLATE_AREA.height)) > 0.6
+
+
+def test_plate_reader_starts_without_network(motorcycle, monkeypatch):
+    """RapidOCR fetches models it cannot find; ours must come from the installed wheel."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"network access attempted: {args}")
+
+    monkeypatch.setattr(vehicles.engine, "_ocr_instance", None)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    image = with_plate(motorcycle, "AB123CD")
+    crop = image[PLATE_AREA.y - 20 : PLATE_AREA.bottom + 20, PLATE_AREA.x - 20 : PLATE_AREA.right]
+    assert read_plate(crop) is not None
 
 
 def test_no_plate_where_no_text(motorcycle):
