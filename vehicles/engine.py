@@ -45,9 +45,15 @@ VEHICLE_TYPES: tuple[str, ...] = ("car", "truck", "bus", "motorcycle", "bicycle"
 # NanoDet often scores one pickup as both "car" and "truck" (or a motorbike also as a
 # bicycle) with nearly the same box; above this overlap the weaker reading is dropped.
 CROSS_TYPE_IOU = 0.7
-# Plate reading costs ~0.1-0.3 s per vehicle, so only the largest vehicles are read.
+# Plate reading costs ~0.1-0.5 s per vehicle, so only the largest vehicles are read.
 MAX_PLATE_READS = 8
 MIN_PLATE_CONFIDENCE = 0.5
+# Crops are upscaled to at least this longer side: the recogniser needs characters a
+# dozen pixels high, and the text detector ignores regions only a few pixels tall.
+_MIN_OCR_SIDE = 320
+# The text detector's own resize cap: larger crops are shrunk for finding text only;
+# recognition still reads the text from the full-resolution crop.
+_OCR_DETECT_LIMIT = 640
 _PLATE_CHARACTERS = re.compile(r"[^A-Z0-9]")
 
 
@@ -120,13 +126,11 @@ def read_plate(crop: np.ndarray) -> Plate | None:
     height, width = rgb.shape[:2]
     if min(height, width) < 8:
         return None
-    # Small crops are upscaled: the recogniser needs characters a dozen pixels high,
-    # and the detector ignores text regions only a few pixels tall.
     scale = max(1.0, _MIN_OCR_SIDE / max(height, width))
     if scale > 1.0:
         rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
     with _ocr_lock:
-        result = _ocr_engine()(rgb[:, :, ::-1])  # RapidOCR reads OpenCV's BGR order
+        result = _ocr_engine()(np.ascontiguousarray(rgb[:, :, ::-1]))  # RapidOCR wants BGR
     texts = result.txts or ()
     if not texts:
         return None
@@ -145,10 +149,6 @@ def read_plate(crop: np.ndarray) -> Plate | None:
     return best
 
 
-_MIN_OCR_SIDE = 320
-# The detector's own resize cap: plates stay legible on crops up to this size and larger
-# crops are shrunk for detection only (recognition reads the full-resolution text).
-_OCR_DETECT_LIMIT = 640
 _ocr_lock = threading.Lock()
 _ocr_instance = None
 
