@@ -403,7 +403,8 @@ def requests_chart(user, *, days=CHART_DAYS, today=None):
     plot_h = height - bottom - top
     slot = (width - left) / days
     peak = max([row["total"] for row in counts.values()] + [1])
-    scale_max = peak if peak <= 5 else ((peak + 4) // 5) * 5
+    # A round top of the scale, so that the middle grid line is a whole number too.
+    scale_max = max(2, peak + peak % 2) if peak <= 10 else -(-peak // 10) * 10
     bars = []
     for index in range(days):
         day = first + timedelta(days=index)
@@ -434,7 +435,7 @@ def requests_chart(user, *, days=CHART_DAYS, today=None):
         ticks.append(
             {
                 "y": round(top + plot_h - plot_h * fraction, 1),
-                "label": f"{value:g}" if value == int(value) else f"{value:.1f}",
+                "label": f"{value:g}",
             }
         )
     return {
