@@ -40,6 +40,31 @@ class RetryLater(Exception):
     """Raised out of the actor so Dramatiq retries the message with backoff."""
 
 
+class _SendOrLeaveToSweeper:
+    """An actor whose ``send`` never raises.
+
+    The message is sent after the job row committed; if the broker is down at that
+    moment the job is still safe in the database and ``requeue_stale_jobs`` sends it
+    later, so the client gets its 202 (and keeps its upload) instead of a 500.
+    """
+
+    def __init__(self, actor):
+        self.actor = actor
+
+    def send(self, *args, **kwargs):
+        try:
+            return self.actor.send(*args, **kwargs)
+        except Exception:  # noqa: BLE001 - any broker failure; the sweeper re-sends
+            logger.exception("Could not queue video job %s; the sweeper will re-send it", args)
+            return None
+
+
+def _queue_analysis(job_id) -> None:
+    from videos.tasks import analyze_video
+
+    send_on_commit(_SendOrLeaveToSweeper(analyze_video), str(job_id))
+
+
 def max_attempts() -> int:
     return max(1, int(settings.VIDEO_JOB_MAX_ATTEMPTS))
 
@@ -75,8 +100,6 @@ def create_job(
     callback_url: str = "",
 ) -> VideoJob:
     """Write the job and queue its analysis once the row is committed."""
-    from videos.tasks import analyze_video
-
     job = VideoJob.objects.create(
         owner=owner,
         file_path=_relative_media_path(video.path),
@@ -89,7 +112,7 @@ def create_job(
         callback_url=callback_url or "",
         enqueued_at=timezone.now(),
     )
-    send_on_commit(analyze_video, str(job.pk))
+    _queue_analysis(job.pk)
     return job
 
 
@@ -343,13 +366,11 @@ def requeue_stale_jobs(
 
 @transaction.atomic
 def _resend(job: VideoJob, *, before) -> bool:
-    from videos.tasks import analyze_video
-
     # Conditional on what we saw, so two sweepers never both re-send one job.
     rows = VideoJob.objects.filter(pk=job.pk, status=job.status, attempts=job.attempts).filter(
         Q(enqueued_at__lt=before) | Q(enqueued_at__isnull=True)
     )
     if not rows.update(enqueued_at=timezone.now()):
         return False
-    send_on_commit(analyze_video, str(job.pk))
+    _queue_analysis(job.pk)
     return True

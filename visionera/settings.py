@@ -254,3 +254,14 @@ VIDEO_SWEEP_INTERVAL_SECONDS = env.float("VISIONERA_VIDEO_SWEEP_SECONDS", defaul
 VIDEO_JOB_MAX_ATTEMPTS = env.int("VISIONERA_VIDEO_MAX_ATTEMPTS", default=3)
 VIDEO_JOB_TIME_LIMIT_SECONDS = env.int("VISIONERA_VIDEO_TIME_LIMIT_SECONDS", default=3 * 3600)
 DRAMATIQ_BROKER["MIDDLEWARE"] = [*_dramatiq_middleware, "videos.middleware.VideoJobSweeper"]
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Tests: a per-process temporary *file* instead of SQLite's shared-cache in-memory
+    # database, whose table locks fail at once ("database table is locked") when a worker
+    # thread writes while the test thread reads; a file waits on the 20 s busy timeout
+    # like `make run` does. Used only when pytest-django creates the test database.
+    import os as _os
+    import tempfile as _tempfile
+
+    DATABASES["default"].setdefault("TEST", {}).setdefault(
+        "NAME", str(Path(_tempfile.gettempdir()) / f"visionera-test-{_os.getpid()}.sqlite3")
+    )
