@@ -11,6 +11,7 @@ from videos.models import VideoDetection
 from videos.pipeline import FEATURES
 from visionera.api.fields import CommaListField, VideoUploadField
 from visionera.api.pagination import PageNumberPagination
+from visionera.api.serializers import BoxSerializer
 from visionera.api.uploads import remove_file
 from visionera.api.views import EndpointView, video_body_limit
 from visionera.worker import embedded_worker
@@ -23,13 +24,6 @@ class _StoredVideoField(VideoUploadField):
         stored = super().to_internal_value(data)
         self.context.setdefault("stored_videos", []).append(stored)
         return stored
-
-
-class BoxSerializer(serializers.Serializer):
-    x = serializers.IntegerField()
-    y = serializers.IntegerField()
-    width = serializers.IntegerField()
-    height = serializers.IntegerField()
 
 
 class FaceTrackSerializer(serializers.Serializer):
@@ -112,7 +106,7 @@ class VideoJobPageSerializer(serializers.Serializer):
     results = VideoJobSerializer(many=True)
 
 
-class KeypointSerializer(serializers.Serializer):
+class VideoKeypointSerializer(serializers.Serializer):
     name = serializers.CharField()
     x = serializers.FloatField()
     y = serializers.FloatField()
@@ -130,7 +124,7 @@ class DetectionSerializer(serializers.Serializer):
     distance = serializers.FloatField(required=False, help_text="face: distance to that label")
     type = serializers.CharField(required=False, help_text="vehicle: car, truck, bus…")
     confidence = serializers.FloatField(required=False, help_text="vehicle or body")
-    keypoints = KeypointSerializer(many=True, required=False, help_text="body: pose keypoints")
+    keypoints = VideoKeypointSerializer(many=True, required=False, help_text="body: pose keypoints")
 
     def to_representation(self, detection):
         return {

@@ -87,3 +87,36 @@ def test_fixture_clip_faces_are_tracked_and_identified_as_lin():
     faces = [detection for batch in batches for detection in batch]
     assert len(faces) == summary["counts"]["faces"]
     assert all("track_id" in face.payload for face in faces)
+
+
+@pytest.mark.fixtures
+def test_vehicles_and_bodies_are_found_in_frames_with_their_payloads(tmp_path):
+    """A 4-frame clip of the dog photo (bicycle, truck) and the person photo."""
+    import cv2
+
+    from tests.conftest import fixture_path
+
+    names = ("dog.jpg", "person.jpg")
+    stills = [cv2.imread(str(fixture_path(f"objects/{name}"))) for name in names]
+    path = tmp_path / "stills.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 2.0, (640, 480))
+    for still in stills:
+        for _ in range(2):
+            writer.write(cv2.resize(still, (640, 480)))
+    writer.release()
+
+    batches = []
+    result = pipeline.analyze(
+        path, features=["vehicles", "bodies"], sample_fps=1, on_detections=batches.append
+    )
+    detections = [item for batch in batches for item in batch]
+    summary = result.summary
+    assert summary["frames_analysed"] == 2
+    assert summary["counts"]["vehicles"] >= 1 and summary["counts"]["bodies"] >= 1
+    assert set(summary["vehicle_types"]) & {"bicycle", "truck", "car"}
+    vehicle = next(item for item in detections if item.kind == "vehicle")
+    assert vehicle.timestamp_ms == 0 and 0 < vehicle.payload["confidence"] <= 1
+    body = next(item for item in detections if item.kind == "body" and item.timestamp_ms == 1000)
+    assert len(body.payload["keypoints"]) == 17
+    assert {"name", "x", "y", "score"} == set(body.payload["keypoints"][0])
+    assert "face_tracks" not in summary
