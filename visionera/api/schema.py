@@ -2,8 +2,11 @@
 
 from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import is_list_serializer
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
+
+from visionera.api.pagination import PageNumberPagination
 
 ErrorEnvelope = inline_serializer(
     name="ErrorEnvelope",
@@ -27,13 +30,27 @@ _ERRORS = {
     403: "plan_forbidden: the account's plan does not include this endpoint",
     404: "not_found (also for another account's objects)",
     405: "method_not_allowed",
+    409: "conflict: e.g. a collection name already in use",
     413: "file_too_large: over the plan's per-image size or the request limit",
+    415: "unsupported_media_type: send multipart/form-data (JSON where no file is taken)",
     429: "rate_limited: see Retry-After",
     500: "internal_error: quote the request_id",
+    503: "service_unavailable: a dependency is down or busy; retry later",
 }
 
 
 class AutoSchema(openapi.AutoSchema):
+    def _get_paginator(self):
+        # Our list views are plain APIViews that paginate by hand with PageNumberPagination
+        # (no `pagination_class` for drf-spectacular to see): describe a GET whose response
+        # is a list as the paginated envelope it really is ({count, next, previous, results}).
+        paginator = super()._get_paginator()
+        if paginator is None and self.method == "GET" and is_list_serializer(
+            self.get_response_serializers()
+        ):
+            return PageNumberPagination()
+        return paginator
+
     def _get_serializer_name(self, serializer, direction, bypass_extensions=False):
         # Views nest their serializers (FaceCompareApi.InputSerializer): name components
         # after the view so that two views' "Input" never collide.
