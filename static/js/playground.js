@@ -109,7 +109,7 @@
     var s = scale(canvas);
     var byName = {};
     (keypoints || []).forEach(function (k) { if (k && (k.score === undefined || k.score >= 0.2)) { byName[k.name] = k; } });
-    ctx.strokeStyle = color;
+    ctx.strokeStyle = "#ffd400";
     ctx.lineWidth = 2 * s;
     SKELETON.forEach(function (pair) {
       var a = byName[pair[0]], b = byName[pair[1]];

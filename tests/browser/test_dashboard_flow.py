@@ -310,3 +310,87 @@ def test_screenshots_of_the_other_pages(page, live_server):
     page.goto(base + "/dashboard/")
     shot(page, "11-dashboard-mobile")
     assert page.errors == []
+
+
+def _log_in(page, base, email):
+    page.goto(base + "/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(base + "/dashboard/")
+
+
+def _run(page, tab, file_input, path, button):
+    page.get_by_role("tab", name=tab).click()
+    page.set_input_files(file_input, str(path))
+    page.evaluate("document.getElementById('result').removeAttribute('data-done')")
+    page.get_by_role("button", name=button, exact=True).click()
+    page.wait_for_selector("#result[data-done]", timeout=120_000)
+    return page.locator("#result-status").inner_text(), json.loads(
+        page.locator("#result-json").inner_text()
+    )
+
+
+def test_playground_detect_search_vehicles_and_body(page, live_server):
+    """Each playground mode draws what the API found (or shows its error envelope)."""
+    from accounts.services import get_or_create_user
+
+    needed = ["faces/two_people.jpg", "faces/obama.jpg", "faces/obama2.jpg",
+              "objects/person.jpg", "objects/dog.jpg"]
+    missing = [name for name in needed if not (FIXTURES_DIR / name).exists()]
+    if missing:
+        pytest.skip(f"{FIXTURES_MISSING}: {', '.join(missing)}")
+    user, _ = get_or_create_user(email="modes@example.com", plan_name="pro")
+    user.set_password(PASSWORD)
+    user.save()
+    base = live_server.url
+    _log_in(page, base, "modes@example.com")
+
+    # A collection with Obama in it, made through the API with the session and CSRF header.
+    page.goto(base + "/dashboard/playground/")
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    headers = {"X-CSRFToken": token, "Referer": base + "/dashboard/playground/"}
+    created = page.request.post(base + "/api/faces/collections", headers=headers,
+                                multipart={"name": "presidents"})
+    assert created.status == 201, created.text()
+    collection_id = created.json()["id"]
+    enrolled = page.request.post(
+        base + f"/api/faces/collections/{collection_id}/faces", headers=headers,
+        multipart={"label": "obama", "metadata": '{"team": "blue"}', "image": {
+            "name": "obama.jpg", "mimeType": "image/jpeg",
+            "buffer": (FIXTURES_DIR / "faces" / "obama.jpg").read_bytes()}},
+    )
+    assert enrolled.status == 201, enrolled.text()
+
+    page.reload()
+    status, body = _run(page, "Detect", "#detect-image", FIXTURES_DIR / "faces/two_people.jpg",
+                        "Detect")
+    assert status == "200", body
+    assert body["count"] == 2
+    assert int(page.locator("#canvas-1").get_attribute("data-boxes")) == 2
+    assert page.locator("#canvas-2").is_hidden()
+    shot(page, "05b-playground-detect")
+
+    page.get_by_role("tab", name="Search").click()
+    page.select_option("#search-collection", collection_id)
+    status, body = _run(page, "Search", "#search-image", FIXTURES_DIR / "faces/obama2.jpg",
+                        "Search")
+    assert status == "200", body
+    assert body["matches"][0]["label"] == "obama"
+    expect(page.locator("#result-summary")).to_contain_text("best match obama")
+    assert int(page.locator("#canvas-1").get_attribute("data-boxes")) >= 1
+    shot(page, "05c-playground-search")
+
+    status, body = _run(page, "Body", "#body-image", FIXTURES_DIR / "objects/person.jpg",
+                        "Analyse people")
+    assert status == "200", body
+    assert int(page.locator("#canvas-1").get_attribute("data-boxes")) == body["count"] >= 1
+    shot(page, "05d-playground-body")
+
+    status, body = _run(page, "Vehicles", "#vehicles-image", FIXTURES_DIR / "objects/dog.jpg",
+                        "Detect vehicles")
+    assert status == "200", body
+    assert int(page.locator("#canvas-1").get_attribute("data-boxes") or 0) == len(
+        body["vehicles"]
+    ) + sum(1 for v in body["vehicles"] if v.get("plate"))
+    assert page.errors == []
