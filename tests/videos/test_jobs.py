@@ -23,6 +23,8 @@ def make_job(media_root, pro_client):
         write_video(path, frames=frames, fps=fps, size=size)
         fields.setdefault("features", ["faces"])
         fields.setdefault("sample_fps", 2.0)
+        # As create_job does; also keeps the background sweeper away from these jobs.
+        fields.setdefault("enqueued_at", timezone.now())
         return VideoJob.objects.create(
             owner=pro_client.user,
             file_path=str(path.relative_to(media_root)),
