@@ -7,7 +7,13 @@ Extra keys (e.g. `faces_detected`, `details`, `request_id`) sit beside `error` w
 
 import logging
 
-from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -103,6 +109,10 @@ def as_api_error(exc: Exception) -> ApiError | None:
         return Forbidden()
     if isinstance(exc, RequestDataTooBig):
         return FileTooLarge("the request body is too large")
+    if isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
+        # Django's guards (DATA_UPLOAD_MAX_NUMBER_FIELDS / _FILES): say which one tripped.
+        what = "fields" if isinstance(exc, TooManyFieldsSent) else "files"
+        return InvalidRequest(f"the request has too many form {what}")
     if isinstance(exc, (drf_exceptions.ParseError, SuspiciousOperation)):
         return InvalidRequest(str(getattr(exc, "detail", "")) or "the request could not be parsed")
     if isinstance(exc, drf_exceptions.APIException):
