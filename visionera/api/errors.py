@@ -5,6 +5,7 @@
 Extra keys (e.g. `faces_detected`, `details`, `request_id`) sit beside `error` when useful.
 """
 
+import errno
 import logging
 
 from django.core.exceptions import (
@@ -109,6 +110,11 @@ def as_api_error(exc: Exception) -> ApiError | None:
         return Forbidden()
     if isinstance(exc, RequestDataTooBig):
         return FileTooLarge("the request body is too large")
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        # The disk filled while Django spooled the upload to a temporary file (or anywhere
+        # else): the client can retry later; it is not our bug to report as a 500.
+        logger.error("No space left while handling the request: %s", exc)
+        return InsufficientStorage()
     if isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
         # Django's guards (DATA_UPLOAD_MAX_NUMBER_FIELDS / _FILES): say which one tripped.
         what = "fields" if isinstance(exc, TooManyFieldsSent) else "files"
