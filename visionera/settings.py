@@ -14,13 +14,16 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-# A development-only fallback; production must set SECRET_KEY (checked by `check --deploy`).
-SECRET_KEY = env.str(
-    "SECRET_KEY", default="dev-insecure-visionera-secret-change-me-0123456789abcdef"
-)
+# A development-only fallback; production must set SECRET_KEY. The "django-insecure-" prefix
+# is what makes `check --deploy` flag it (security.W009) when it was forgotten.
+_DEV_SECRET = "dev-insecure-visionera-secret-change-me-0123456789abcdef"  # noqa: S105
+SECRET_KEY = env.str("SECRET_KEY", default=f"django-insecure-{_DEV_SECRET}")
 # API keys are HMAC'd with their own secret so that rotating SECRET_KEY (sessions) does not
-# invalidate every integrator's key, and vice versa.
-API_KEY_HMAC_SECRET = env.str("API_KEY_HMAC_SECRET", default=SECRET_KEY)
+# invalidate every integrator's key, and vice versa. (Without either set, the development
+# secret keeps the digests of keys already issued on a development machine.)
+API_KEY_HMAC_SECRET = env.str(
+    "API_KEY_HMAC_SECRET", default=env.str("SECRET_KEY", default=_DEV_SECRET)
+)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -54,6 +57,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "visionera.middleware.ContentSecurityPolicyMiddleware",
     "accounts.middleware.UsageMiddleware",
 ]
 
@@ -207,6 +211,8 @@ SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG and SECURE_SSL_REDIRECT)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool(
     "BEHIND_TLS_PROXY", default=False
 ) else None

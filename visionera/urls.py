@@ -1,6 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
 
 from visionera.api import errors
 from visionera.api.health import HealthApi
@@ -12,7 +16,8 @@ urlpatterns = [
     path("api/vehicles/", include("vehicles.urls")),
     path("api/body/", include("bodies.urls")),
     path("api/videos", include("videos.urls")),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # The split view serves Swagger UI's init script from a URL: no inline script, strict CSP.
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     path("docs/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("admin/", admin.site.urls),
     path("dashboard/", include("faces.dashboard_urls")),

@@ -1,0 +1,304 @@
+"""Security: constant-time key checks, headers and CSP, deploy checks, no secrets in logs,
+rate-limited sign-in, and an account's deletion taking its data with it."""
+
+import hmac
+import logging
+import os
+import re
+import secrets
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from tests.conftest import PROJECT_ROOT, fixture_path, upload
+
+COLLECTIONS = "/api/faces/collections"
+
+
+# --------------------------------------------------------------------------- API keys
+
+
+def test_key_digests_are_compared_in_constant_time(pro_client, monkeypatch):
+    import accounts.models
+
+    calls = []
+    real = hmac.compare_digest
+
+    def spy(a, b):
+        calls.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(accounts.models.hmac, "compare_digest", spy)
+    assert pro_client.get(COLLECTIONS).status_code == 200
+    assert len(calls) == 1
+    stored, offered = calls[0]
+    assert stored == pro_client.api_key.digest and offered == stored
+    assert pro_client.key not in (stored, offered)  # digests only, never the key
+
+    # A key with the right public id and a wrong secret goes through the same comparison.
+    wrong = pro_client.key[:-4] + ("AAAA" if not pro_client.key.endswith("AAAA") else "BBBB")
+    pro_client.credentials(HTTP_X_API_KEY=wrong)
+    assert pro_client.get(COLLECTIONS).status_code == 401
+    assert len(calls) == 2
+
+
+def test_only_a_digest_of_the_key_is_stored(pro_client):
+    from accounts.models import ApiKey
+
+    row = ApiKey.objects.values().get(pk=pro_client.api_key.pk)
+    assert all(pro_client.key not in str(value) for value in row.values())
+    assert pro_client.key[20:] not in str(row)  # not even the secret part
+
+
+def test_keys_and_secrets_never_reach_the_logs(db, caplog, settings):
+    caplog.set_level(logging.DEBUG)
+    out, err = StringIO(), StringIO()
+    call_command(
+        "create_api_key", "--email", "logs@example.com", "--plan", "pro", stdout=out, stderr=err
+    )
+    key = out.getvalue().strip().splitlines()[-1]
+    assert key.startswith("ve_live_")
+
+    client = Client(raise_request_exception=False)
+    assert client.get(COLLECTIONS, HTTP_X_API_KEY=key).status_code == 200
+    assert client.get(COLLECTIONS, HTTP_X_API_KEY=key[:-1] + "x").status_code == 401
+    assert client.get(COLLECTIONS, HTTP_X_API_KEY=key + "extra").status_code == 401
+    # An error inside an authenticated request logs a traceback: still no key in it.
+    from faces import api as faces_api
+
+    original = faces_api.selectors.collections_of
+    try:
+        faces_api.selectors.collections_of = lambda owner: 1 / 0
+        assert client.get(COLLECTIONS, HTTP_X_API_KEY=key).status_code == 500
+    finally:
+        faces_api.selectors.collections_of = original
+
+    from accounts.models import ApiKey
+    from accounts.services import revoke_api_key
+
+    revoke_api_key(api_key=ApiKey.objects.get(key_id=key[8:20]))
+    assert client.get(COLLECTIONS, HTTP_X_API_KEY=key).status_code == 401
+
+    logged = "\n".join(
+        record.getMessage() + (caplog.text if record.exc_info else "")
+        for record in caplog.records
+    )
+    assert caplog.records, "the requests above should have logged something"
+    assert key not in logged
+    assert key[20:] not in logged  # the secret half
+    for secret in (settings.SECRET_KEY, settings.API_KEY_HMAC_SECRET):
+        assert secret not in logged
+
+
+# --------------------------------------------------------------------------- headers, CSP
+
+HTML_PAGES = ["/", "/plans/", "/api-docs/", "/accounts/login/", "/accounts/signup/"]
+DASHBOARD_PAGES = [
+    "/dashboard/", "/dashboard/keys/", "/dashboard/plan/", "/dashboard/collections/",
+    "/dashboard/playground/", "/dashboard/jobs/",
+]
+
+
+def _assert_security_headers(response):
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Referrer-Policy"] == "same-origin"
+
+
+def test_api_responses_carry_the_security_headers(pro_client, anonymous_client):
+    for response in (
+        pro_client.get(COLLECTIONS),
+        anonymous_client.get(COLLECTIONS),  # 401
+        anonymous_client.get("/api/health"),
+        anonymous_client.get("/api/nowhere"),  # 404
+        anonymous_client.get("/api/schema/"),
+    ):
+        _assert_security_headers(response)
+
+
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
+INLINE_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.IGNORECASE)
+INLINE_STYLE = re.compile(r"<style\b|<[^>]+\sstyle\s*=", re.IGNORECASE)
+
+
+def _assert_strict_csp_page(response, path):
+    assert response.status_code == 200, (path, response.status_code)
+    _assert_security_headers(response)
+    policy = response["Content-Security-Policy"]
+    for directive in (
+        "default-src 'self'", "script-src 'self'", "style-src 'self'",
+        "img-src 'self' data: blob:", "frame-ancestors 'none'", "base-uri 'self'",
+        "form-action 'self'",
+    ):
+        assert directive in policy, (path, policy)
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    html = response.content.decode()
+    # The pages must work under that policy: nothing inline for the browser to block.
+    assert not INLINE_SCRIPT.search(html), (path, INLINE_SCRIPT.search(html).group(0))
+    assert not INLINE_HANDLER.search(html), (path, INLINE_HANDLER.search(html).group(0))
+    assert not INLINE_STYLE.search(html), (path, INLINE_STYLE.search(html).group(0))
+
+
+@pytest.mark.parametrize("path", HTML_PAGES)
+def test_public_pages_have_a_strict_csp_they_can_live_with(db, path):
+    _assert_strict_csp_page(Client().get(path), path)
+
+
+def test_dashboard_pages_have_a_strict_csp_they_can_live_with(pro_client):
+    browser = Client()
+    browser.force_login(pro_client.user)
+    created = pro_client.post(COLLECTIONS, {"name": "csp"}, format="json").json()
+    for path in [*DASHBOARD_PAGES, f"/dashboard/collections/{created['id']}/"]:
+        _assert_strict_csp_page(browser.get(path), path)
+
+
+def test_swagger_docs_work_under_the_csp(db):
+    client = Client()
+    page = client.get("/docs/")
+    assert page.status_code == 200
+    _assert_security_headers(page)
+    policy = page["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "default-src 'self'" in policy
+    html = page.content.decode()
+    assert not INLINE_SCRIPT.search(html), "Swagger UI must load its init script by URL"
+    scripts = re.findall(r'<script src="([^"]+)"', html)
+    assert len(scripts) == 3
+    for src in scripts:
+        assert src.startswith("/"), src  # same origin: no CDN
+        response = client.get(src.replace("&amp;", "&"))
+        assert response.status_code == 200, src
+    init = client.get(scripts[-1].replace("&amp;", "&"))
+    assert init["Content-Type"].startswith("application/javascript")
+    assert b"/api/schema/" in init.content
+
+
+def test_api_json_is_not_given_an_html_policy(pro_client):
+    assert "Content-Security-Policy" not in pro_client.get(COLLECTIONS)
+
+
+# --------------------------------------------------------------------------- deploy check
+
+
+def test_check_deploy_is_clean_with_production_settings(tmp_path):
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "visionera.settings",
+        "SECRET_KEY": secrets.token_urlsafe(64),
+        "API_KEY_HMAC_SECRET": secrets.token_urlsafe(64),
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": "vision.example.com",
+        "SECURE_SSL_REDIRECT": "true",
+        "SECURE_HSTS_SECONDS": "31536000",
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": "true",
+        "SECURE_HSTS_PRELOAD": "true",
+        "SESSION_COOKIE_SECURE": "true",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+    }
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "no issues" in done.stdout + done.stderr
+
+
+def test_check_deploy_flags_the_development_defaults(tmp_path):
+    env = {
+        key: value for key, value in os.environ.items()
+        if key not in ("SECRET_KEY", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS")
+    }
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'deploy.sqlite3'}"
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode != 0
+    assert "security.W009" in done.stderr + done.stdout  # the development SECRET_KEY
+
+
+# --------------------------------------------------------------------------- sign-in
+
+
+@pytest.mark.rate_limits
+def test_login_and_signup_are_rate_limited(db):
+    client = Client()
+    statuses = [
+        client.post("/accounts/login/", {"username": "x@example.com", "password": "nope"})
+        .status_code
+        for _ in range(12)
+    ]
+    assert statuses[:10] == [200] * 10 and statuses[-1] == 429, statuses
+    signups = [
+        client.post("/accounts/signup/", {"email": f"s{i}@example.com"}).status_code
+        for i in range(12)
+    ]
+    assert signups[-1] == 429, signups
+
+
+# --------------------------------------------------------------------------- deletion
+
+
+def _account_with_everything(make_client, media_root, settings):
+    from faces.models import Collection, Face
+    from videos.models import VideoDetection, VideoJob
+
+    settings.VISIONERA_KEEP_ENROLLED_IMAGES = True
+    client = make_client("pro")
+    photo = fixture_path("faces/obama.jpg").read_bytes()
+    collection = client.post(COLLECTIONS, {"name": "mine"}, format="json").json()
+    enrolled = client.post(
+        f"{COLLECTIONS}/{collection['id']}/faces",
+        {"image": upload("obama.jpg", photo), "label": "obama"},
+        format="multipart",
+    )
+    assert enrolled.status_code == 201
+    video_dir = Path(media_root) / "videos"
+    video_dir.mkdir(parents=True, exist_ok=True)
+    (video_dir / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42")
+    job = VideoJob.objects.create(owner=client.user, file_path="videos/clip.mp4")
+    VideoDetection.objects.create(job=job, timestamp_ms=0, kind="face", box={}, payload={})
+    assert Face.objects.filter(collection__owner=client.user).count() == 1
+    assert Collection.objects.filter(owner=client.user).exists()
+    return client
+
+
+def test_deleting_an_account_deletes_its_rows(make_client, media_root, settings):
+    from accounts.models import ApiKey, UsageRecord
+    from faces.models import Collection, Face
+    from videos.models import VideoDetection, VideoJob
+
+    client = _account_with_everything(make_client, media_root, settings)
+    other = make_client("pro")
+    other.post(COLLECTIONS, {"name": "theirs"}, format="json")
+    user = client.user
+    assert UsageRecord.objects.filter(user=user).exists()
+
+    user.delete()  # what the admin's "delete user" does
+
+    assert not ApiKey.objects.filter(user_id=user.pk).exists()
+    assert not UsageRecord.objects.filter(user_id=user.pk).exists()
+    assert not Collection.objects.filter(owner_id=user.pk).exists()
+    assert not Face.objects.filter(collection__owner_id=user.pk).exists()
+    assert not VideoJob.objects.filter(owner_id=user.pk).exists()
+    assert not VideoDetection.objects.filter(job__owner_id=user.pk).exists()
+    assert other.get(COLLECTIONS).json()["count"] == 1  # nobody else's data went with it
+    assert client.get(COLLECTIONS).status_code == 401  # its key is dead
+
+
+@pytest.mark.xfail(
+    reason="bug (faces/videos): deleting a user cascades the rows but leaves kept enrolment "
+    "images (faces/models.py Face.image) and uploaded videos (VideoJob.file_path) on disk; "
+    "there is no account-deletion service or post_delete handler that removes the files",
+    strict=False,
+)
+def test_deleting_an_account_deletes_its_files(make_client, media_root, settings):
+    client = _account_with_everything(make_client, media_root, settings)
+    files_before = [p for p in Path(media_root).rglob("*") if p.is_file()]
+    assert len(files_before) == 2  # the kept enrolment photo and the video
+    client.user.delete()
+    assert [p for p in Path(media_root).rglob("*") if p.is_file()] == []
