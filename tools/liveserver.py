@@ -53,10 +53,10 @@ def postgres_available() -> bool:
     return port_open("127.0.0.1", 5432)
 
 
-def _psql(sql: str) -> None:
+def _psql(sql: str, admin_url: str = POSTGRES_ADMIN_URL) -> None:
     import psycopg2
 
-    connection = psycopg2.connect(POSTGRES_ADMIN_URL)
+    connection = psycopg2.connect(admin_url)
     connection.autocommit = True
     try:
         with connection.cursor() as cursor:
@@ -75,6 +75,7 @@ class LiveServer:
         threads: int = 4,
         extra_env: dict | None = None,
         timeout: int = 120,
+        postgres_port: int = 5432,
     ):
         self.workers, self.threads, self.timeout = workers, threads, timeout
         self.port = free_port()
@@ -82,8 +83,9 @@ class LiveServer:
         self.workdir = Path(tempfile.mkdtemp(prefix="visionera-live-"))
         self.database = database
         self.pg_name = f"visionera_live_{uuid.uuid4().hex[:10]}"
+        self.postgres_admin_url = f"postgres://postgres@127.0.0.1:{postgres_port}/postgres"
         if database == "postgres":
-            database_url = f"postgres://postgres@127.0.0.1:5432/{self.pg_name}"
+            database_url = f"postgres://postgres@127.0.0.1:{postgres_port}/{self.pg_name}"
         else:
             database_url = f"sqlite:///{self.workdir / 'db.sqlite3'}"
         self.env = {
@@ -114,7 +116,7 @@ class LiveServer:
 
     def prepare(self) -> None:
         if self.database == "postgres":
-            _psql(f'CREATE DATABASE "{self.pg_name}"')
+            _psql(f'CREATE DATABASE "{self.pg_name}"', self.postgres_admin_url)
         self.manage("migrate", "--noinput", "-v", "0")
         self.manage("collectstatic", "--noinput", "-v", "0")
 
@@ -175,7 +177,10 @@ class LiveServer:
     def cleanup(self) -> None:
         if self.database == "postgres":
             try:
-                _psql(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
+                _psql(
+                    f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)',
+                    self.postgres_admin_url,
+                )
             except Exception as error:  # noqa: BLE001 - best effort; report and go on
                 print(f"could not drop {self.pg_name}: {error}", file=sys.stderr)
         shutil.rmtree(self.workdir, ignore_errors=True)

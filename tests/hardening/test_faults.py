@@ -165,3 +165,25 @@ def test_disk_full_while_django_spools_a_large_upload_is_a_507(
 
     gc.collect()
     assert [p for p in tmp_path.iterdir() if p.name.endswith(".upload")] == []
+
+
+# --------------------------------------------------------------------------- database down
+
+
+def test_database_outage_is_a_503_envelope_with_retry_after(pro_client, monkeypatch):
+    """PostgreSQL restarting: the key lookup fails to connect. (tools/faults.py restarts a
+    real PostgreSQL under load; this is the same answer without touching one.)"""
+    from django import db
+
+    import accounts.authentication
+
+    def unreachable(_key):
+        raise db.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(accounts.authentication, "active_api_key_for", unreachable)
+    response = pro_client.get(COLLECTIONS)
+    assert response.status_code == 503
+    body = response.json()
+    assert body["error"]["code"] == "service_unavailable"
+    assert body["error"]["request_id"]
+    assert response["Retry-After"] == "5"

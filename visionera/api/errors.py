@@ -8,6 +8,7 @@ Extra keys (e.g. `faces_detected`, `details`, `request_id`) sit beside `error` w
 import errno
 import logging
 
+from django import db
 from django.core.exceptions import (
     PermissionDenied,
     RequestDataTooBig,
@@ -110,6 +111,13 @@ def as_api_error(exc: Exception) -> ApiError | None:
         return Forbidden()
     if isinstance(exc, RequestDataTooBig):
         return FileTooLarge("the request body is too large")
+    if isinstance(exc, (db.OperationalError, db.InterfaceError)):
+        # The database is restarting, unreachable or locked: a retryable outage, not a bug.
+        logger.error("Database unavailable: %s", exc)
+        return ServiceUnavailable(
+            "the database is unavailable for a moment; retry shortly",
+            headers={"Retry-After": "5"},
+        )
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
         # The disk filled while Django spooled the upload to a temporary file (or anywhere
         # else): the client can retry later; it is not our bug to report as a 500.
