@@ -72,6 +72,12 @@ def page(browser):
     page.set_default_timeout(30_000)
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # The pages run under a strict Content-Security-Policy: any violation is a failure.
+    page.on(
+        "console",
+        lambda message: errors.append(message.text)
+        if "Content Security Policy" in message.text else None,
+    )
     page.errors = errors
     yield page
     context.close()
@@ -112,6 +118,10 @@ def test_sign_up_key_call_usage_playground_revoke(page, live_server):
     user = User.objects.get(email="browser@example.com")
     assert user.plan.name == "free"
     expect(page.locator("main h1")).to_have_text("Overview")
+    # The stylesheet and the script loaded (hashed names, served like in production).
+    assert page.evaluate("getComputedStyle(document.querySelector('.topbar')).position") == (
+        "sticky"
+    )
 
     # Create a key: shown once, with a copy button.
     page.get_by_role("link", name="API keys").click()
