@@ -23,6 +23,15 @@ SAME_PERSON_DISTANCE = 0.5
 """Descriptor distance that links faces without any overlap: tighter than the 0.6
 match threshold, because a wrong link merges two people's tracks."""
 
+NEARBY_SAME_PERSON_DISTANCE = 0.6
+"""A face whose centre moved less than a face width since the track's last sample joins
+it at the usual 0.6 match threshold: on stage footage sampled at 2/s the same face moves
+and turns enough between samples to drift to 0.55 from itself with IoU ≈ 0.2, and two
+different people rarely swap into the same spot within half a second."""
+
+NEARBY_CENTRE_SHIFT = 1.0
+"""How far (in face widths) a face's centre may move between samples and still be near."""
+
 DIFFERENT_PERSON_DISTANCE = 0.65
 """Overlapping boxes are not linked when their descriptors are further apart than this."""
 
@@ -110,6 +119,16 @@ def _link_cost(track: FaceTrack, face: TrackedFace) -> float | None:
         distance = float(np.min(np.linalg.norm(recent - face.descriptor, axis=1)))
     if distance is not None and distance <= SAME_PERSON_DISTANCE:
         return distance - overlap
+    if distance is not None and distance <= NEARBY_SAME_PERSON_DISTANCE:
+        if _centre_shift(track.last_box, face.box) <= NEARBY_CENTRE_SHIFT:
+            return distance + 0.5 - overlap
     if overlap >= MIN_LINK_IOU and (distance is None or distance <= DIFFERENT_PERSON_DISTANCE):
         return (distance if distance is not None else SAME_PERSON_DISTANCE) + 1.0 - overlap
     return None
+
+
+def _centre_shift(before: Box, after: Box) -> float:
+    """Distance between the boxes' centres, in widths of the wider box."""
+    dx = (after.x + after.width / 2) - (before.x + before.width / 2)
+    dy = (after.y + after.height / 2) - (before.y + before.height / 2)
+    return float(np.hypot(dx, dy)) / max(1, before.width, after.width)

@@ -55,3 +55,15 @@ def test_faces_without_descriptors_link_by_overlap_only():
     tracker.update(0, [TrackedFace(Box(0, 0, 60, 60), None)])
     assert tracker.update(500, [TrackedFace(Box(5, 0, 60, 60), None)]) == [1]
     assert tracker.update(1000, [TrackedFace(Box(400, 0, 60, 60), None)]) == [2]
+
+
+def test_a_nearby_face_links_at_the_match_threshold_but_a_distant_one_does_not():
+    first = descriptor(1)
+    drifted = first + (0.55 / np.sqrt(128))  # exactly 0.55 away: beyond SAME_PERSON_DISTANCE
+    tracker = FaceTracker()
+    tracker.update(0, [TrackedFace(Box(100, 100, 90, 90), first)])
+    # Moved half a face width, IoU < 0.3, descriptor 0.55 away: still the same person.
+    assert tracker.update(500, [TrackedFace(Box(150, 120, 90, 90), drifted)]) == [1]
+    # Across the frame, as far (0.55) from the track's faces: someone else.
+    elsewhere = first - (0.55 / np.sqrt(128))
+    assert tracker.update(1000, [TrackedFace(Box(600, 100, 90, 90), elsewhere)]) == [2]
