@@ -194,6 +194,27 @@ def bench_compare(repeats: int) -> None:
     )
     print(f"threaded / sequential wall: {overall['threaded'] / overall['ours']:.0%}")
     gil_probe(images["obama.jpg"])
+    bench_phone_sized_upload(baseline, images, repeats=min(repeats, 2))
+
+
+def bench_phone_sized_upload(baseline: FaceRecognitionBaseline, images, repeats: int) -> None:
+    """The fixtures are ~1 MP; phones upload 12 MP. obama3.jpg enlarged to 4000 px tall."""
+    large = images["obama3.jpg"]
+    height, width = large.shape[:2]
+    factor = 4000 / max(height, width)
+    large = cv2.resize(large, (round(width * factor), round(height * factor)), cv2.INTER_CUBIC)
+    small = images["obama.jpg"]
+    base_runs = [timed(baseline.compare, large, small) for _ in range(repeats)]
+    ours_runs = [timed(ours_sequential, large, small) for _ in range(repeats)]
+    base_wall, base_cpu = (statistics.median(run[i] for run in base_runs) for i in (0, 1))
+    ours_wall, ours_cpu = (statistics.median(run[i] for run in ours_runs) for i in (0, 1))
+    print(
+        f"{large.shape[1]}x{large.shape[0]} obama3.jpg enlarged / obama.jpg:"
+        f" baseline {base_wall * 1000:.0f} ms ({base_cpu * 1000:.0f} CPU),"
+        f" ours {ours_wall * 1000:.0f} ms ({ours_cpu * 1000:.0f} CPU),"
+        f" {base_cpu / ours_cpu:.1f}x CPU; d = {_describe(base_runs[0][2])}"
+        f" | {_describe(ours_runs[0][2])}"
+    )
 
 
 def gil_probe(image: np.ndarray) -> None:
