@@ -300,11 +300,30 @@ def fail_timed_out_job(*, job_id) -> None:
     notify(job_id=job_id)
 
 
-def notify(*, job_id) -> None:
-    """POST the signed webhook for a finished job and record how delivery went."""
-    job = VideoJob.objects.filter(pk=job_id).first()
-    if job is None or not job.callback_url or job.status not in (Status.COMPLETED, Status.FAILED):
-        return
+WEBHOOK_DELIVERING = "delivering"
+
+
+def notify(*, job_id, stale_before=None) -> bool:
+    """POST the signed webhook for a finished job and record how delivery went.
+
+    Delivery is claimed first (webhook_status "" → "delivering", heartbeat_at = now) so
+    that exactly one process sends it; the sweeper passes ``stale_before`` to take over a
+    delivery whose process died before recording the outcome (at-least-once delivery).
+    Returns whether this call delivered or tried to.
+    """
+    claimable = Q(webhook_status="")
+    if stale_before is not None:
+        claimable = (claimable | Q(webhook_status=WEBHOOK_DELIVERING)) & Q(
+            heartbeat_at__lt=stale_before
+        )
+    claimed = (
+        VideoJob.objects.filter(claimable, pk=job_id, status__in=(Status.COMPLETED, Status.FAILED))
+        .exclude(callback_url="")
+        .update(webhook_status=WEBHOOK_DELIVERING, heartbeat_at=timezone.now())
+    )
+    if not claimed:
+        return False
+    job = VideoJob.objects.get(pk=job_id)
     delivery = webhooks.deliver(
         url=job.callback_url,
         payload=webhooks.job_event(job),
@@ -319,6 +338,7 @@ def notify(*, job_id) -> None:
         job.summary = {**job.summary, "webhook": delivery.as_dict()}
         fields.append("summary")
     job.save(update_fields=fields)
+    return True
 
 
 # --- recovery (sweeper) --------------------------------------------------------------
@@ -334,6 +354,8 @@ def requeue_stale_jobs(
       its worker every time), which fails it instead of looping forever.
     * queued, last sent longer than ``queued_after_seconds`` ago: the message was lost
       (the in-process broker of a restarted server, a flushed Redis).
+    * finished with a callback_url but no recorded webhook outcome, silent for as long:
+      the worker died before or while delivering; the webhook is sent from here.
     Re-sending is safe: a duplicate message finds the job claimed and does nothing.
     """
     if stale_after_seconds is None:
@@ -361,7 +383,21 @@ def requeue_stale_jobs(
             requeued.append(job.pk)
     if requeued:
         logger.warning("Re-queued %d video job(s): %s", len(requeued), requeued)
+    _deliver_missed_webhooks(stale_before=stale)
     return requeued
+
+
+def _deliver_missed_webhooks(*, stale_before) -> None:
+    """Finished jobs whose worker died before or while sending the webhook."""
+    missed = (
+        VideoJob.objects.filter(status__in=(Status.COMPLETED, Status.FAILED))
+        .exclude(callback_url="")
+        .filter(webhook_status__in=("", WEBHOOK_DELIVERING), heartbeat_at__lt=stale_before)
+        .values_list("pk", flat=True)
+    )
+    for job_id in list(missed):
+        if notify(job_id=job_id, stale_before=stale_before):
+            logger.warning("Video job %s: delivered a webhook its worker never recorded", job_id)
 
 
 @transaction.atomic

@@ -35,6 +35,12 @@ def make_job(media_root, pro_client):
     return make
 
 
+def request_job_id(request) -> str:
+    import json
+
+    return json.loads(request["body"])["job_id"]
+
+
 class ExplodingEngine:
     def __init__(self, exc):
         self.exc = exc
@@ -189,6 +195,24 @@ class TestSweeper:
         (_, (job_id,)), = sent
         assert job_id == str(job.pk)
         assert services.run_job(job_id=job_id) == "completed"
+
+    @pytest.mark.parametrize("webhook_status", ["", "delivering"])
+    def test_a_webhook_its_worker_never_recorded_is_delivered_once(
+        self, make_job, sent, webhook_receiver, webhook_status
+    ):
+        long_ago = timezone.now() - timedelta(hours=2)
+        job = make_job(status="completed", progress=100, summary={"frames_analysed": 1},
+                       heartbeat_at=long_ago, finished_at=long_ago,
+                       callback_url=webhook_receiver.url, webhook_status=webhook_status)
+        recent = make_job(status="completed", heartbeat_at=timezone.now(),
+                          callback_url=webhook_receiver.url)
+        assert services.requeue_stale_jobs() == []
+        assert [request_job_id(r) for r in webhook_receiver.requests] == [str(job.pk)]
+        services.requeue_stale_jobs()
+        assert len(webhook_receiver.requests) == 1
+        job.refresh_from_db()
+        recent.refresh_from_db()
+        assert job.webhook_status.startswith("delivered") and recent.webhook_status == ""
 
     def test_the_management_command_sweeps(self, make_job, sent):
         from io import StringIO
