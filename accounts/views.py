@@ -3,7 +3,9 @@
 Every dashboard query is scoped to `request.user`: one account never sees another's data.
 """
 
+import logging
 from datetime import timedelta
+from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -22,6 +24,8 @@ from accounts.groups import ALL_GROUPS, DEFAULT_RATE_LIMITS
 from accounts.models import ApiKey, Plan, UsageRecord
 from accounts.selectors import api_keys_of
 from accounts.services import change_plan, issue_api_key, revoke_api_key
+
+logger = logging.getLogger(__name__)
 
 # Sign-up and log-in attempts per client IP (counted in the shared cache).
 SIGNUP_RATE = "10/h"
@@ -315,7 +319,38 @@ def _limited_response(request, template, context):
     return render(request, template, context, status=429)
 
 
-@ratelimit(key="ip", rate=SIGNUP_RATE, method="POST", block=False)
+def ratelimit_failing_open(*, group, **options):
+    """django-ratelimit's decorator (sets `request.limited`), but a cache outage lets the
+    request through with a warning instead of a 500: RATELIMIT_FAIL_OPEN does not cover the
+    cache's connection errors. Exceptions raised by the view itself are not touched."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            reached = False
+
+            def reach_view(req, *a, **k):
+                nonlocal reached
+                reached = True
+                return view(req, *a, **k)
+
+            try:
+                return ratelimit(group=group, **options)(reach_view)(request, *args, **kwargs)
+            except Exception:  # noqa: BLE001 - only the limiter's own failure is caught
+                if reached:
+                    raise
+                logger.warning("Rate-limit cache unavailable for %s; letting it through", group,
+                               exc_info=True)
+                request.limited = False
+                return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+@ratelimit_failing_open(group="accounts.signup", key="ip", rate=SIGNUP_RATE, method="POST",
+                        block=False)
 @require_http_methods(["GET", "POST"])
 def signup(request):
     if request.user.is_authenticated:
@@ -332,7 +367,11 @@ def signup(request):
     return render(request, "registration/signup.html", {"form": form})
 
 
-@method_decorator(ratelimit(key="ip", rate=LOGIN_RATE, method="POST", block=False), "dispatch")
+@method_decorator(
+    ratelimit_failing_open(group="accounts.login", key="ip", rate=LOGIN_RATE, method="POST",
+                           block=False),
+    "dispatch",
+)
 class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 

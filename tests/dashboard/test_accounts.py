@@ -108,3 +108,29 @@ def test_password_reset_sends_a_working_link(client):
     assert response.status_code == 302
     user.refresh_from_db()
     assert user.check_password(PASSWORD + "3")
+
+
+def test_signup_and_login_fail_open_with_the_cache_down(settings, caplog):
+    """The rate limit's cache (Redis) down must not take the login page with it."""
+    import socket
+
+    from django.test import Client
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": f"redis://127.0.0.1:{port}/0"}}
+    User.objects.create_user(email="me@example.com", password=PASSWORD)
+    client = Client(raise_request_exception=False)
+    response = client.post("/accounts/login/", {"username": "me@example.com",
+                                                "password": PASSWORD})
+    assert response.status_code == 302
+    response = client.post("/accounts/logout/")
+    response = client.post(
+        "/accounts/signup/",
+        {"email": "new@example.com", "password1": PASSWORD, "password2": PASSWORD},
+    )
+    assert response.status_code == 302
+    assert User.objects.filter(email="new@example.com").exists()
+    assert "Rate-limit cache unavailable" in caplog.text
