@@ -47,9 +47,7 @@ class BodyAnalyzeApi(EndpointView):
         summary="Find people and their 17 COCO keypoints", tags=["body"],
     )
     def post(self, request):
-        serializer = self.InputSerializer(data=request.data, context={"plan": self.plan})
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = self.validated(self.InputSerializer)
         return Response(
             services.analyze_bodies(image=data["image"], min_confidence=data.get("min_confidence"))
         )

@@ -43,11 +43,6 @@ class MatchSerializer(serializers.Serializer):
 class _FacesView(EndpointView):
     upload_files = 1
 
-    def validated(self, serializer_class) -> dict:
-        serializer = serializer_class(data=self.request.data, context={"plan": self.plan})
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
-
 
 class FaceCompareApi(_FacesView):
     endpoint_group = groups.COMPARE

@@ -52,9 +52,7 @@ class VehicleDetectApi(EndpointView):
         summary="Detect vehicles (and read plates)", tags=["vehicles"],
     )
     def post(self, request):
-        serializer = self.InputSerializer(data=request.data, context={"plan": self.plan})
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = self.validated(self.InputSerializer)
         return Response(
             services.detect_vehicles(
                 image=data["image"],

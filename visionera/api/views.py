@@ -35,6 +35,12 @@ class EndpointView(APIView):
     def plan(self):
         return self.request.user.plan
 
+    def validated(self, serializer_class) -> dict:
+        """Run the view's input serializer; upload fields read the plan from the context."""
+        serializer = serializer_class(data=self.request.data, context={"plan": self.plan})
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
     def check_throttles(self, request):
         api_key = request.auth  # None when signed in through the dashboard session
         request._request.visionera_usage = (request.user, api_key, self.endpoint_group)
