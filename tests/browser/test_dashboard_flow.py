@@ -20,10 +20,6 @@ import pytest
 
 from tests.conftest import FIXTURES_DIR, FIXTURES_MISSING
 
-# Playwright's sync API runs an event loop in this thread; the live server's ORM calls are
-# made from its own threads, and ours are plain synchronous test code.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 CHROMIUM = os.environ.get("VISIONERA_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -56,7 +52,11 @@ pytestmark = [
 
 
 @pytest.fixture
-def browser():
+def browser(monkeypatch):
+    # Playwright's sync API runs an event loop in this thread, and Django refuses ORM calls
+    # from a thread with a running loop; ours are plain synchronous test code. Set only while
+    # a browser runs: a leaked variable would fail `check --deploy` run by other tests.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
