@@ -56,6 +56,7 @@ class Recorder:
     def __init__(self):
         self.lock = threading.Lock()
         self.rows: list[tuple[str, float, int, float]] = []  # op, started, status, seconds
+        self.transport_errors: Counter = Counter()
 
     def add(self, op: str, started: float, status: int, seconds: float) -> None:
         with self.lock:
@@ -129,8 +130,10 @@ def run_load(
                 else:  # "list": a request with no vision work (database + cache only)
                     response = session.get(f"{url}/api/faces/collections", timeout=timeout)
                 status = response.status_code
-            except requests.RequestException:
+            except requests.RequestException as error:
                 status = 0  # transport error: refused, reset or timed out
+                with recorder.lock:
+                    recorder.transport_errors[f"{type(error).__name__}: {error}"[:160]] += 1
             recorder.add(op, started, status, time.perf_counter() - clock)
             if status == 0:
                 time.sleep(0.2)

@@ -105,3 +105,20 @@ def test_burst_on_the_default_pro_plan_lets_exactly_five_through_per_second(serv
 
 def test_no_server_error_in_the_workers_log(server):
     assert "Traceback" not in server.log(), server.log()[-3000:]
+
+
+def test_a_refused_upload_does_not_break_the_next_request_on_the_connection(server):
+    """A 401/429/503 answered before the body is read must leave the keep-alive connection
+    usable: without visionera.middleware.finish_reading_body, gunicorn now and again dropped
+    the next request on it without an answer."""
+    wrong_key = "ve_live_" + "a" * 44  # well-formed, unknown: refused after a lookup
+    body = {"source": ("a.jpg", b"\xff\xd8\xff" + b"x" * 200_000),
+            "target": ("b.jpg", b"\xff\xd8\xff" + b"y" * 200_000)}
+    session = requests.Session()
+    statuses = []
+    for _ in range(15):
+        statuses.append(session.post(server.url + "/api/faces/compare", files=body,
+                                     headers={"X-API-Key": wrong_key}, timeout=30).status_code)
+        statuses.append(session.get(server.url + COLLECTIONS,
+                                    headers={"X-API-Key": wrong_key}, timeout=30).status_code)
+    assert statuses == [401] * 30
