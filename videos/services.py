@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from videos import pipeline, selectors, webhooks
 from videos.models import VideoDetection, VideoJob
-from visionera.api.uploads import StoredVideo, remove_file
+from visionera.api.uploads import StoredVideo
 from visionera.worker import send_on_commit
 
 logger = logging.getLogger(__name__)
@@ -118,10 +118,11 @@ def create_job(
 
 @transaction.atomic
 def delete_job(*, job: VideoJob) -> None:
-    """Cancel (a running worker stops at its next write) and delete the job and its file."""
-    path = job_file_path(job)
+    """Cancel (a running worker stops at its next write) and delete the job and its file.
+
+    The file goes on commit (videos.signals), as it does when an account is deleted.
+    """
     job.delete()
-    transaction.on_commit(lambda: remove_file(path))
 
 
 # --- running (worker) ----------------------------------------------------------------

@@ -210,3 +210,16 @@ def test_a_broker_outage_at_send_still_answers_202_and_keeps_the_job(
     assert response.status_code == 202
     job = VideoJob.objects.get(pk=response.json()["job_id"])
     assert job.status == "queued" and (media_root / job.file_path).is_file()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_deleting_an_account_removes_its_uploaded_videos(make_client, synthetic_video, media_root):
+    client = make_client("pro")
+    path = media_root / "videos" / "upload.mp4"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(synthetic_video.read_bytes())
+    job = VideoJob.objects.create(owner=client.user, file_path="videos/upload.mp4",
+                                  status="completed")
+    client.user.delete()
+    assert not VideoJob.objects.filter(pk=job.pk).exists()
+    assert not path.exists()
