@@ -14,6 +14,7 @@ The job row is the source of truth and the queue message only carries its id:
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -163,8 +164,6 @@ class _ProgressReporter:
         self.last_write = 0.0
 
     def __call__(self, percent: int) -> None:
-        import time
-
         now = time.monotonic()
         since = now - self.last_write
         interval = settings.VIDEO_JOB_HEARTBEAT_SECONDS
