@@ -290,15 +290,29 @@ def test_deleting_an_account_deletes_its_rows(make_client, media_root, settings)
     assert client.get(COLLECTIONS).status_code == 401  # its key is dead
 
 
+def test_deleting_an_account_deletes_its_uploaded_videos(
+    make_client, media_root, settings, django_capture_on_commit_callbacks
+):
+    client = _account_with_everything(make_client, media_root, settings)
+    video = Path(media_root) / "videos" / "clip.mp4"
+    assert video.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.user.delete()
+    assert not video.exists()
+
+
 @pytest.mark.xfail(
-    reason="bug (faces/videos): deleting a user cascades the rows but leaves kept enrolment "
-    "images (faces/models.py Face.image) and uploaded videos (VideoJob.file_path) on disk; "
-    "there is no account-deletion service or post_delete handler that removes the files",
+    reason="bug (faces): deleting a user (or a collection through the cascade) removes the "
+    "Face rows but leaves kept enrolment photos (Face.image, VISIONERA_KEEP_ENROLLED_IMAGES) "
+    "in MEDIA_ROOT/enrolments: faces has no post_delete handler like videos/signals.py",
     strict=False,
 )
-def test_deleting_an_account_deletes_its_files(make_client, media_root, settings):
+def test_deleting_an_account_deletes_its_kept_enrolment_photos(
+    make_client, media_root, settings, django_capture_on_commit_callbacks
+):
     client = _account_with_everything(make_client, media_root, settings)
-    files_before = [p for p in Path(media_root).rglob("*") if p.is_file()]
-    assert len(files_before) == 2  # the kept enrolment photo and the video
-    client.user.delete()
-    assert [p for p in Path(media_root).rglob("*") if p.is_file()] == []
+    photos = list((Path(media_root) / "enrolments").rglob("*.jpg"))
+    assert len(photos) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        client.user.delete()
+    assert not photos[0].exists()
