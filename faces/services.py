@@ -107,9 +107,7 @@ def create_collection(*, owner, name: str) -> Collection:
 
 @transaction.atomic
 def delete_collection(*, collection: Collection) -> None:
-    for face in collection.faces.exclude(image=""):
-        face.image.delete(save=False)
-    collection.delete()
+    collection.delete()  # faces cascade; faces.signals removes any kept photos
 
 
 def _largest_face_with_descriptor(image: DecodedImage) -> tuple[engine.DetectedFace, int]:
@@ -150,8 +148,6 @@ def enroll_face(
 @transaction.atomic
 def delete_face(*, face: Face) -> None:
     collection = face.collection
-    if face.image:
-        face.image.delete(save=False)
     face.delete()
     collection.bump(face_delta=-1)
 

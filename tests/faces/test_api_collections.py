@@ -124,3 +124,24 @@ def test_pagination_pages_through_collections(free_client):
     page = free_client.get(COLLECTIONS, {"page_size": 2}).json()
     assert page["count"] == 3 and len(page["results"]) == 2 and page["next"]
     assert free_client.get(COLLECTIONS, {"page": 99}).status_code == 404
+
+
+@pytest.mark.parametrize("remove", ["face", "collection", "account"])
+def test_kept_enrolment_photos_leave_with_their_face(
+    free_client, settings, media_root, django_capture_on_commit_callbacks, remove
+):
+    settings.VISIONERA_KEEP_ENROLLED_IMAGES = True
+    collection = create_collection(free_client)
+    face = free_client.post(
+        f"{COLLECTIONS}/{collection['id']}/faces", {"image": packaged_astronaut(), "label": "a"}
+    ).json()
+    photo = media_root / Face.objects.get(pk=face["id"]).image.name
+    assert photo.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        if remove == "face":
+            free_client.delete(f"{COLLECTIONS}/{collection['id']}/faces/{face['id']}")
+        elif remove == "collection":
+            free_client.delete(f"{COLLECTIONS}/{collection['id']}")
+        else:
+            free_client.user.delete()
+    assert not photo.exists()
