@@ -45,6 +45,8 @@ lint: install
 bench: install
 	$(BIN)/python bench/faces.py
 	$(BIN)/python bench/search.py
+	$(BIN)/python bench/objects.py
+	$(BIN)/python bench/video.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
