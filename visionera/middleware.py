@@ -65,8 +65,27 @@ class ApiRequestSizeMiddleware:
                 )
             response = self.get_response(request)
             finish_reading_body(request)
+            if response.status_code >= 400:
+                discard_spooled_uploads(request)
             return response
         return self.get_response(request)
+
+
+def discard_spooled_uploads(request) -> None:
+    """Delete the temporary files Django spooled a refused upload into, now.
+
+    A multipart parse that fails half-way (the disk filled, too many parts …) never hands its
+    files to request.FILES, so nothing closes them: the partial `*.upload` file would stay
+    in FILE_UPLOAD_TEMP_DIR until the garbage collector found it — on a full disk, keeping
+    it full. Closing a TemporaryUploadedFile deletes it.
+    """
+    for handler in request.__dict__.get("_upload_handlers") or ():
+        spooled = getattr(handler, "file", None)
+        if spooled is not None and not getattr(spooled, "closed", True):
+            try:
+                spooled.close()
+            except OSError:
+                pass
 
 
 # Past this, an unread body is not worth a worker's time; the server's own bounded drain

@@ -161,10 +161,9 @@ def test_disk_full_while_django_spools_a_large_upload_is_a_507(
     response = pro_client.post(VIDEO, {"video": upload("big.mp4", big)}, format="multipart")
     assert response.status_code == 507, response.content
     assert response.json()["error"]["code"] == "insufficient_storage"
-    import gc
-
-    gc.collect()
-    assert [p for p in tmp_path.iterdir() if p.name.endswith(".upload")] == []
+    # The partial spool file is gone at once (visionera.middleware.discard_spooled_uploads),
+    # not whenever the garbage collector gets to it: on a full disk that matters.
+    assert [p.name for p in tmp_path.iterdir() if ".upload" in p.name] == []
 
 
 # --------------------------------------------------------------------------- database down

@@ -25,7 +25,8 @@ class PlanAllowsEndpoint(BasePermission):
 
 
 class EndpointView(APIView):
-    """Subclasses set `endpoint_group` and, if they take files, `upload_files`."""
+    # Subclasses set `endpoint_group` and, if they take files, `upload_files`. (A comment,
+    # not a docstring: drf-spectacular inherits docstrings into every operation's description.)
 
     endpoint_group: str = ""
     upload_files: int = 0  # how many plan-sized files one request may carry
