@@ -98,6 +98,7 @@ class LiveServer:
             "DEBUG": "false",
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
+            "DRAMATIQ_BROKER_URL": "",  # jobs, if any, run in the web process
             **(extra_env or {}),
         }
         self.process: subprocess.Popen | None = None
@@ -143,6 +144,8 @@ class LiveServer:
                 GUNICORN, "visionera.wsgi", "--bind", f"127.0.0.1:{self.port}",
                 "--workers", str(self.workers), "--threads", str(self.threads),
                 "--timeout", str(self.timeout), "--graceful-timeout", "5",
+                # Its own control socket, not the shared ~/.gunicorn/gunicorn.ctl.
+                "--control-socket", str(self.workdir / "gunicorn.ctl"),
             ],
             cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
