@@ -5,7 +5,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from django.conf import settings
 from django.core.cache import cache
 from PIL import Image
 from rest_framework.test import APIClient
@@ -47,9 +46,14 @@ def upload(name: str, data: bytes, content_type: str = "application/octet-stream
 def collected_static(tmp_path_factory):
     """The manifest storage needs collectstatic; run it once into a temporary STATIC_ROOT."""
     from django.core.management import call_command
+    from django.test.utils import override_settings
 
-    settings.STATIC_ROOT = tmp_path_factory.mktemp("static")
+    # override_settings (unlike assignment) resets a storage some module already built.
+    override = override_settings(STATIC_ROOT=tmp_path_factory.mktemp("static"))
+    override.enable()
     call_command("collectstatic", interactive=False, verbosity=0)
+    yield
+    override.disable()
 
 
 @pytest.fixture(autouse=True)

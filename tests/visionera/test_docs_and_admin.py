@@ -73,3 +73,26 @@ def test_admin_refuses_anonymous(client):
 
 def test_health_needs_no_key(client):
     assert client.get("/api/health").json() == {"status": "ok"}
+
+
+def test_admin_lists_collections_and_faces(client, make_client):
+    from accounts.models import User
+    from faces.models import Collection, Face
+
+    owner = make_client("free")
+    collection = Collection.objects.create(owner=owner.user, name="<b>staff</b>")
+    face = Face.objects.create(
+        collection=collection, label="ada", box={"x": 1, "y": 2, "width": 3, "height": 4},
+        descriptor=bytes(512),
+    )
+    admin = User.objects.create_superuser(email="root@example.com", password="x-long-password-1")
+    client.force_login(admin)
+    for url in [
+        "/admin/faces/collection/",
+        f"/admin/faces/collection/{collection.pk}/change/",
+        "/admin/faces/face/",
+        f"/admin/faces/face/{face.pk}/change/",
+    ]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "<b>staff</b>" not in response.content.decode()
