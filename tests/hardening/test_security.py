@@ -301,15 +301,10 @@ def test_deleting_an_account_deletes_its_uploaded_videos(
     assert not video.exists()
 
 
-@pytest.mark.xfail(
-    reason="bug (faces): deleting a user (or a collection through the cascade) removes the "
-    "Face rows but leaves kept enrolment photos (Face.image, VISIONERA_KEEP_ENROLLED_IMAGES) "
-    "in MEDIA_ROOT/enrolments: faces has no post_delete handler like videos/signals.py",
-    strict=False,
-)
 def test_deleting_an_account_deletes_its_kept_enrolment_photos(
     make_client, media_root, settings, django_capture_on_commit_callbacks
 ):
+    # faces/signals.py (commit 8389eb0) removes them on any cascade.
     client = _account_with_everything(make_client, media_root, settings)
     photos = list((Path(media_root) / "enrolments").rglob("*.jpg"))
     assert len(photos) == 1
