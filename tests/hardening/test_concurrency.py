@@ -68,9 +68,12 @@ def _statuses(responses) -> dict[int, int]:
 def test_per_minute_window_is_exact_across_worker_processes(server):
     # search: 30 per minute; the burst allowance is lifted so only the minute window counts.
     server.set_rate_limits("enterprise", {"search": {"per_minute": 30, "per_second": 1000}})
-    key = server.create_api_key("enterprise")
-    _wait_for_window_start(60, min_left=8)
-    responses, _, _ = _burst(server.url + COLLECTIONS, key, 40)
+    for _attempt in range(3):
+        key = server.create_api_key("enterprise")  # a fresh key: a fresh window
+        _wait_for_window_start(60, min_left=8)
+        responses, first, last = _burst(server.url + COLLECTIONS, key, 40)
+        if int(first // 60) == int(last // 60):
+            break  # (a machine so loaded that the burst crossed a minute: try again)
 
     statuses = _statuses(responses)
     assert statuses == {200: 30, 429: 10}, statuses
