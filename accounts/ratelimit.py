@@ -75,6 +75,11 @@ def hit(*, key_id: str, group: str, per_minute: int, per_second: int) -> RateLim
             minute=_count(bucket, per_minute, 60, now),
             second=_count(bucket, per_second, 1, now),
         )
-    except Exception:  # noqa: BLE001 - any cache outage: fail open, loudly.
-        logger.warning("Rate-limit cache unavailable; letting the request through", exc_info=True)
+    except Exception as exc:  # noqa: BLE001 - any cache outage: fail open, loudly.
+        # One line per request, no traceback: an outage must not become a log storm.
+        logger.warning(
+            "Rate-limit cache unavailable (%s: %s); letting the request through",
+            type(exc).__name__,
+            exc,
+        )
         return None

@@ -44,10 +44,11 @@ class VideoJobSweeper(dramatiq.Middleware):
                 continue
             delay = interval
             try:
-                from videos.services import requeue_stale_jobs
+                from videos.services import purge_expired_jobs, requeue_stale_jobs
 
                 close_old_connections()
                 requeue_stale_jobs()
+                purge_expired_jobs()
             except Exception:  # noqa: BLE001 - the sweeper must outlive a bad moment
                 logger.exception("Video job sweep failed; trying again later")
             finally:

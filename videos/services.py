@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from videos import pipeline, selectors, webhooks
 from videos.models import VideoDetection, VideoJob
-from visionera.api.uploads import StoredVideo
+from visionera.api.uploads import StoredVideo, remove_file
 from visionera.worker import send_on_commit
 
 logger = logging.getLogger(__name__)
@@ -213,9 +213,39 @@ def fail_job(*, job_id, message: str, attempt: int | None = None) -> bool:
     if attempt is not None:
         rows = rows.filter(attempts=attempt)
     now = timezone.now()
-    return bool(
+    failed = bool(
         rows.update(status=Status.FAILED, error=message[:500], finished_at=now, heartbeat_at=now)
     )
+    if failed:
+        discard_video_file(job_id=job_id)
+    return failed
+
+
+def discard_video_file(*, job_id) -> None:
+    """A finished job no longer needs its upload: results live in the database."""
+    if settings.VIDEO_KEEP_FILES:
+        return
+    job = VideoJob.objects.filter(pk=job_id).only("file_path").first()
+    if job is not None and job.file_path:
+        remove_file(job_file_path(job))
+
+
+def purge_expired_jobs(*, older_than_days: int | None = None) -> int:
+    """Delete jobs finished longer ago than the retention period; returns how many."""
+    days = settings.VIDEO_JOB_RETENTION_DAYS if older_than_days is None else older_than_days
+    if days <= 0:
+        return 0
+    expired = VideoJob.objects.filter(
+        status__in=(Status.COMPLETED, Status.FAILED),
+        finished_at__lt=timezone.now() - timedelta(days=days),
+    )
+    count = 0
+    for job in expired.only("pk", "file_path"):
+        job.delete()  # one by one, so videos.signals removes each file
+        count += 1
+    if count:
+        logger.info("Purged %d video job(s) finished over %d days ago", count, days)
+    return count
 
 
 def run_job(*, job_id) -> str:
@@ -253,6 +283,7 @@ def run_job(*, job_id) -> str:
         )
         if not finished:
             raise pipeline.JobCancelled()
+        discard_video_file(job_id=job.pk)
         outcome = Status.COMPLETED
     except pipeline.JobCancelled:
         logger.info("Video job %s: cancelled or taken over; stopping", job.pk)

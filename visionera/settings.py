@@ -89,6 +89,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://visionera")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # A Redis that hangs (rather than refusing) must not hold every request for redis-py's
+    # default timeouts: rate limiting fails open after this long (docs/HARDENING.md).
+    _cache_timeout = env.float("CACHE_SOCKET_TIMEOUT", default=0.5)
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        socket_timeout=_cache_timeout, socket_connect_timeout=_cache_timeout
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -262,6 +269,11 @@ VIDEO_JOB_QUEUED_RESEND_SECONDS = env.float("VISIONERA_VIDEO_QUEUED_RESEND_SECON
 VIDEO_SWEEP_INTERVAL_SECONDS = env.float("VISIONERA_VIDEO_SWEEP_SECONDS", default=60.0)
 VIDEO_JOB_MAX_ATTEMPTS = env.int("VISIONERA_VIDEO_MAX_ATTEMPTS", default=3)
 VIDEO_JOB_TIME_LIMIT_SECONDS = env.int("VISIONERA_VIDEO_TIME_LIMIT_SECONDS", default=3 * 3600)
+# Retention: the uploaded video is deleted once its job is completed or has failed for good
+# (results stay) unless VISIONERA_KEEP_VIDEOS; finished jobs and their results are deleted
+# after VISIONERA_VIDEO_RETENTION_DAYS (0 keeps them until deleted).
+VIDEO_KEEP_FILES = env.bool("VISIONERA_KEEP_VIDEOS", default=False)
+VIDEO_JOB_RETENTION_DAYS = env.int("VISIONERA_VIDEO_RETENTION_DAYS", default=30)
 DRAMATIQ_BROKER["MIDDLEWARE"] = [*_dramatiq_middleware, "videos.middleware.VideoJobSweeper"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Tests: a per-process temporary *file* instead of SQLite's shared-cache in-memory

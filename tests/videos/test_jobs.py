@@ -328,3 +328,41 @@ def test_signatures_cover_the_timestamp_and_the_raw_body():
     assert webhooks.verify("s", "1700000000", body, signature)
     assert not webhooks.verify("s", "1700000001", body, signature)
     assert not webhooks.verify("s", "1700000000", b'{"a":2}', signature)
+
+
+class TestRetention:
+    def test_the_upload_is_deleted_once_the_job_completes(self, make_job, media_root):
+        job = make_job()
+        services.run_job(job_id=job.pk)
+        job.refresh_from_db()
+        assert job.status == "completed" and job.summary["frames_analysed"] > 0
+        assert not (media_root / job.file_path).exists()
+
+    def test_the_upload_is_deleted_when_the_job_fails_for_good(self, make_job, media_root):
+        job = make_job()
+        assert services.fail_job(job_id=job.pk, message="gave up")
+        assert not (media_root / job.file_path).exists()
+
+    def test_keep_videos_keeps_the_upload(self, make_job, media_root, settings):
+        settings.VIDEO_KEEP_FILES = True
+        job = make_job()
+        services.run_job(job_id=job.pk)
+        assert (media_root / job.file_path).exists()
+
+    def test_expired_jobs_are_purged_with_their_results_and_files(
+        self, make_job, media_root, settings, django_capture_on_commit_callbacks
+    ):
+        settings.VIDEO_KEEP_FILES = True
+        old, recent, running = make_job(), make_job(), make_job()
+        for job in (old, recent):
+            services.run_job(job_id=job.pk)
+        VideoJob.objects.filter(pk=old.pk).update(
+            finished_at=timezone.now() - timedelta(days=31)
+        )
+        VideoJob.objects.filter(pk=running.pk).update(status="processing")
+        with django_capture_on_commit_callbacks(execute=True):
+            assert services.purge_expired_jobs(older_than_days=30) == 1
+        assert not VideoJob.objects.filter(pk=old.pk).exists()
+        assert not (media_root / old.file_path).exists()
+        assert VideoJob.objects.filter(pk__in=[recent.pk, running.pk]).count() == 2
+        assert services.purge_expired_jobs(older_than_days=0) == 0

@@ -8,7 +8,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from videos.services import requeue_stale_jobs
+from videos.services import purge_expired_jobs, requeue_stale_jobs
 
 
 class Command(BaseCommand):
@@ -30,6 +30,7 @@ class Command(BaseCommand):
             self.stdout.write(f"re-queued {len(requeued)} job(s)")
             for job_id in requeued:
                 self.stdout.write(f"  {job_id}")
+            self.stdout.write(f"purged {purge_expired_jobs()} expired job(s)")
             if not loop:
                 return
             time.sleep(loop)
