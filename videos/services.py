@@ -41,29 +41,11 @@ class RetryLater(Exception):
     """Raised out of the actor so Dramatiq retries the message with backoff."""
 
 
-class _SendOrLeaveToSweeper:
-    """An actor whose ``send`` never raises.
-
-    The message is sent after the job row committed; if the broker is down at that
-    moment the job is still safe in the database and ``requeue_stale_jobs`` sends it
-    later, so the client gets its 202 (and keeps its upload) instead of a 500.
-    """
-
-    def __init__(self, actor):
-        self.actor = actor
-
-    def send(self, *args, **kwargs):
-        try:
-            return self.actor.send(*args, **kwargs)
-        except Exception:  # noqa: BLE001 - any broker failure; the sweeper re-sends
-            logger.exception("Could not queue video job %s; the sweeper will re-send it", args)
-            return None
-
-
 def _queue_analysis(job_id) -> None:
     from videos.tasks import analyze_video
 
-    send_on_commit(_SendOrLeaveToSweeper(analyze_video), str(job_id))
+    # A broker outage here is logged by send_on_commit; the sweeper re-sends the job.
+    send_on_commit(analyze_video, str(job_id))
 
 
 def max_attempts() -> int:

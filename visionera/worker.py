@@ -47,10 +47,18 @@ def stop_embedded_worker() -> None:
 
 
 def send_on_commit(actor, *args, **kwargs) -> None:
-    """Send a message once the surrounding transaction has committed (never before)."""
+    """Send a message once the surrounding transaction has committed (never before).
+
+    A broker that is down at that moment is logged, not raised: the work is already in the
+    database, and its owner's sweeper re-sends it (videos.services.requeue_stale_jobs), so
+    the client keeps its answer instead of a 500 after its data was saved.
+    """
 
     def send():
-        embedded_worker()
-        actor.send(*args, **kwargs)
+        try:
+            embedded_worker()
+            actor.send(*args, **kwargs)
+        except Exception:  # noqa: BLE001 - any broker failure; the work waits in the database
+            logger.exception("Could not send %s%r; it stays queued in the database", actor, args)
 
     transaction.on_commit(send)

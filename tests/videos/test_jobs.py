@@ -168,7 +168,7 @@ class TestSweeper:
         requeued = services.requeue_stale_jobs()
         assert set(requeued) == {dead.pk, lost.pk}
         assert sorted(args[0] for _, args in sent) == sorted([str(dead.pk), str(lost.pk)])
-        assert sent[0][0].actor.actor_name == "analyze_video"
+        assert sent[0][0].actor_name == "analyze_video"
         # A second sweep right away sends nothing more (enqueued_at moved on).
         assert services.requeue_stale_jobs() == []
         for job in (alive, fresh, done):
