@@ -68,6 +68,19 @@ def relaxed_rate_limits(request, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def still_login_limit_clock(monkeypatch):
+    """django-ratelimit (login, sign-up) counts in fixed windows; a test's burst that
+    straddled a window edge would split across two counts. Its clock stands still here."""
+    import time
+    import types
+
+    import django_ratelimit.core
+
+    frozen = time.time()
+    monkeypatch.setattr(django_ratelimit.core, "time", types.SimpleNamespace(time=lambda: frozen))
+
+
+@pytest.fixture(autouse=True)
 def fresh_cache():
     cache.clear()
     yield
