@@ -44,6 +44,8 @@ def test_the_per_minute_window_limits_too(make_client):
     plan = client.user.plan
     plan.rate_limits = {"search": {"per_minute": 3, "per_second": 100}}
     plan.save()
+    if time.time() % 60 > 55:  # keep the four requests inside one minute window
+        time.sleep(60 - time.time() % 60 + 0.05)
     statuses = [client.get(SEARCH).status_code for _ in range(4)]
     assert statuses[-1] == 429
     limited = client.get(SEARCH)
