@@ -45,7 +45,9 @@ def is_api_path(path: str) -> bool:
 
 
 class ApiRequestSizeMiddleware:
-    """Refuse an API body that no endpoint could accept before a byte of it is read."""
+    """The life of an API request body: refused before a byte is read when no endpoint could
+    accept it, drained when a view refused it unread, and its spooled temporary files
+    deleted at once when the answer is an error."""
 
     def __init__(self, get_response):
         self.get_response = get_response
