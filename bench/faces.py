@@ -48,7 +48,7 @@ from faces.engine import (  # noqa: E402
     similarity,
 )
 
-FIXTURES = PROJECT_ROOT.parent / "shared" / "fixtures" / "faces"
+FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "faces"
 
 PAIRS = [
     ("obama.jpg", "obama2.jpg"),
@@ -399,7 +399,7 @@ def main() -> None:
     parser.add_argument("--no-compare", action="store_true", help="skip the timing part")
     arguments = parser.parse_args()
     if not FIXTURES.is_dir():
-        sys.exit(f"{FIXTURES} is absent: this benchmark needs the shared fixture photos")
+        sys.exit(f"{FIXTURES} is absent: the repository lost its fixture photos")
     print(
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, dlib {dlib.__version__}, "

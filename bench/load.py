@@ -7,7 +7,7 @@
 
 Without --url it starts gunicorn (tools/liveserver.py: its own database, migrated, and an
 enterprise key whose rate limits are lifted so the figure is the server's, not the plan's),
-enrols the fixture gallery (../shared/fixtures/faces/gallery) into one collection, then runs
+enrols the fixture gallery (tests/fixtures/faces/gallery) into one collection, then runs
 `--concurrency` client threads, each sending compare (obama.jpg vs obama2.jpg) and search
 (probes/obama1.jpg) alternately, for `--duration` seconds (at most 600 s and 200 000
 requests). It prints, per operation and overall: requests, status counts, p50/p99 latency,
@@ -33,7 +33,7 @@ sys.path.insert(0, str(PROJECT_ROOT))
 
 from tools.liveserver import LiveServer, flush_redis_db  # noqa: E402
 
-FACES = PROJECT_ROOT.parent / "shared" / "fixtures" / "faces"
+FACES = PROJECT_ROOT / "tests" / "fixtures" / "faces"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 MAX_DURATION = 600
 MAX_REQUESTS = 200_000

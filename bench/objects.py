@@ -12,7 +12,7 @@ one core (OpenCV and ONNX Runtime held to one thread), from the same decoded RGB
 baseline and ours alternate within each repeat so background load hits both alike.
 Figures are medians over the repeats.
 
-Images: ../shared/fixtures/objects/*.jpg (darknet's sample photos), or skimage's packaged
+Images: tests/fixtures/objects/*.jpg (darknet's sample photos), or skimage's packaged
 astronaut and motorcycle photos where the fixtures are absent.
 """
 
@@ -38,7 +38,7 @@ from bodies.engine import analyze_bodies  # noqa: E402
 from vehicles.engine import detect_vehicles  # noqa: E402
 from visionera.detection import detect_objects  # noqa: E402
 
-FIXTURES = PROJECT_ROOT.parent / "shared" / "fixtures" / "objects"
+FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "objects"
 # People a person counts in each fixture photo (kite.jpg: two walking in front, four on
 # the beach, three in the shallows and one kite-surfer; the specks far out not counted).
 PEOPLE_IN_PHOTO = {"dog.jpg": 0, "horses.jpg": 0, "kite.jpg": 10, "person.jpg": 1}

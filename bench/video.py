@@ -3,7 +3,7 @@
     .venv/bin/python bench/video.py [--sample-fps 2] [--repeats 3] [--all-cores]
 
 Runs videos.pipeline.analyze (the worker's code path, minus database writes) on the
-fixture clip ../shared/fixtures/video/short_hamilton_clip.mp4 (640×360, 29.97 fps, 9.2 s)
+fixture clip tests/fixtures/video/short_hamilton_clip.mp4 (640×360, 29.97 fps, 9.2 s)
 for faces, vehicles, bodies and all three. Models are loaded by a warm-up run first (a
 worker loads them once per process), then each figure is the median of the repeats.
 By default the process is pinned to one core (os.sched_setaffinity) and OpenCV to one
@@ -23,7 +23,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
-CLIP = PROJECT_ROOT.parent / "shared" / "fixtures" / "video" / "short_hamilton_clip.mp4"
+CLIP = PROJECT_ROOT / "tests" / "fixtures" / "video" / "short_hamilton_clip.mp4"
 RUNS = {
     "faces": ["faces"],
     "vehicles": ["vehicles"],
@@ -40,7 +40,7 @@ def main() -> int:
     parser.add_argument("--only", choices=sorted(RUNS), action="append")
     args = parser.parse_args()
     if not CLIP.exists():
-        print(f"skipped: {CLIP} is absent (../shared/fixtures lives in CI and dev machines)")
+        print(f"skipped: {CLIP} is absent (the repository lost it)")
         return 0
 
     import cv2

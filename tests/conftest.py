@@ -1,45 +1,12 @@
 """Shared fixtures: API clients with a key per plan, generated images, real fixture photos."""
 
-import io
 from pathlib import Path
 
-import numpy as np
 import pytest
 from django.core.cache import cache
-from PIL import Image
 from rest_framework.test import APIClient
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-FIXTURES_DIR = PROJECT_ROOT.parent / "shared" / "fixtures"
-FIXTURES_MISSING = "../shared/fixtures is absent (the real photos live in CI and dev machines)"
-
-
-def fixture_path(relative: str) -> Path:
-    """A file under ../shared/fixtures, or skip the test with a clear reason."""
-    path = FIXTURES_DIR / relative
-    if not path.exists():
-        pytest.skip(f"{FIXTURES_MISSING}: {relative}")
-    return path
-
-
-def image_bytes(width=128, height=128, fmt="PNG", mode="RGB", color=(200, 120, 40), **save):
-    buffer = io.BytesIO()
-    Image.new(mode, (width, height), color).save(buffer, format=fmt, **save)
-    return buffer.getvalue()
-
-
-def noise_image_bytes(width, height, fmt="PNG", seed=0):
-    """Incompressible pixels, for building an image of a chosen byte size."""
-    pixels = np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format=fmt)
-    return buffer.getvalue()
-
-
-def upload(name: str, data: bytes, content_type: str = "application/octet-stream"):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    return SimpleUploadedFile(name, data, content_type=content_type)
 
 
 @pytest.fixture(scope="session", autouse=True)

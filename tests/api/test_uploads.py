@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import fixture_path, image_bytes, noise_image_bytes, upload
+from tests.helpers import fixture_path, image_bytes, noise_image_bytes, upload
 from visionera.api import errors
 from visionera.api.uploads import decode_image, image_from_bytes, sniff_video_container
 

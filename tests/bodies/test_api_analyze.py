@@ -5,7 +5,7 @@ import io
 import pytest
 from PIL import Image
 
-from tests.conftest import fixture_path, upload
+from tests.helpers import fixture_path, upload
 
 pytestmark = pytest.mark.django_db
 URL = "/api/body/analyze"

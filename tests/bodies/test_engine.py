@@ -1,16 +1,14 @@
-"""Body engine on real photos: packaged ones always, ../shared/fixtures when present."""
+"""Body engine on real photos: packaged ones always, tests/fixtures."""
 
-from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 import skimage.data
 
 from bodies.engine import KEYPOINT_NAMES, Keypoint, Person, analyze_bodies
+from tests.helpers import fixture_rgb
 from visionera.geometry import Box
 
-FIXTURES_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "objects"
 COCO_KEYPOINTS = [
     "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
     "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
@@ -19,10 +17,7 @@ COCO_KEYPOINTS = [
 
 
 def fixture_image(name: str) -> np.ndarray:
-    path = FIXTURES_DIR / name
-    if not path.exists():
-        pytest.skip(f"{path} is absent (../shared/fixtures lives on CI and dev machines only)")
-    return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+    return fixture_rgb(f"objects/{name}")
 
 
 def keypoint(person: Person, name: str) -> Keypoint:

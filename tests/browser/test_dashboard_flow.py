@@ -12,13 +12,12 @@ import os
 import shutil
 import urllib.error
 import urllib.request
-import warnings
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES_DIR, FIXTURES_MISSING
+from tests.helpers import fixture_path
 
 CHROMIUM = os.environ.get("VISIONERA_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -152,34 +151,21 @@ def test_sign_up_key_call_usage_playground_revoke(page, live_server):
     shot(page, "03-dashboard-after-first-call")
 
     # Compare two photos in the playground.
-    source = FIXTURES_DIR / "faces" / "obama.jpg"
-    target = FIXTURES_DIR / "faces" / "obama2.jpg"
-    if source.exists() and target.exists():
-        page.get_by_role("link", name="Playground").click()
-        page.set_input_files("#compare-source", str(source))
-        page.set_input_files("#compare-target", str(target))
-        page.get_by_role("button", name="Compare", exact=True).click()
-        page.wait_for_selector("#result[data-done]", timeout=120_000)
-        status_text = page.locator("#result-status").inner_text()
-        result = json.loads(page.locator("#result-json").inner_text())
-        if status_text == "200":
-            assert result["match"] is True
-            assert int(page.locator("#canvas-1").get_attribute("data-boxes")) >= 1
-            assert int(page.locator("#canvas-2").get_attribute("data-boxes")) >= 1
-            expect(page.locator("#result-summary")).to_contain_text("Match")
-            assert page.locator("#result-error").is_hidden()
-        else:
-            # The faces domain may not have landed: the envelope must be shown, not swallowed.
-            assert result["error"]["status"] == int(status_text)
-            expect(page.locator("#result-error")).to_be_visible()
-            expect(page.locator("#result-error")).to_contain_text(result["error"]["code"])
-        shot(page, "05-playground-compare")
-    else:
-        warnings.warn(
-            f"{FIXTURES_MISSING}: faces/obama.jpg, faces/obama2.jpg; the playground compare"
-            " step was skipped",
-            stacklevel=1,
-        )
+    source = fixture_path("faces/obama.jpg")
+    target = fixture_path("faces/obama2.jpg")
+    page.get_by_role("link", name="Playground").click()
+    page.set_input_files("#compare-source", str(source))
+    page.set_input_files("#compare-target", str(target))
+    page.get_by_role("button", name="Compare", exact=True).click()
+    page.wait_for_selector("#result[data-done]", timeout=120_000)
+    assert page.locator("#result-status").inner_text() == "200"
+    result = json.loads(page.locator("#result-json").inner_text())
+    assert result["match"] is True
+    assert int(page.locator("#canvas-1").get_attribute("data-boxes")) >= 1
+    assert int(page.locator("#canvas-2").get_attribute("data-boxes")) >= 1
+    expect(page.locator("#result-summary")).to_contain_text("Match")
+    assert page.locator("#result-error").is_hidden()
+    shot(page, "05-playground-compare")
 
     # Revoke, with a confirmation step; the key then gets 401.
     page.goto(base + "/dashboard/keys/")
@@ -345,11 +331,6 @@ def test_playground_detect_search_vehicles_and_body(page, live_server):
     """Each playground mode draws what the API found (or shows its error envelope)."""
     from accounts.services import get_or_create_user
 
-    needed = ["faces/two_people.jpg", "faces/obama.jpg", "faces/obama2.jpg",
-              "objects/person.jpg", "objects/dog.jpg"]
-    missing = [name for name in needed if not (FIXTURES_DIR / name).exists()]
-    if missing:
-        pytest.skip(f"{FIXTURES_MISSING}: {', '.join(missing)}")
     user, _ = get_or_create_user(email="modes@example.com", plan_name="pro")
     user.set_password(PASSWORD)
     user.save()
@@ -368,12 +349,12 @@ def test_playground_detect_search_vehicles_and_body(page, live_server):
         base + f"/api/faces/collections/{collection_id}/faces", headers=headers,
         multipart={"label": "obama", "metadata": '{"team": "blue"}', "image": {
             "name": "obama.jpg", "mimeType": "image/jpeg",
-            "buffer": (FIXTURES_DIR / "faces" / "obama.jpg").read_bytes()}},
+            "buffer": (fixture_path("faces/obama.jpg")).read_bytes()}},
     )
     assert enrolled.status == 201, enrolled.text()
 
     page.reload()
-    status, body = _run(page, "Detect", "#detect-image", FIXTURES_DIR / "faces/two_people.jpg",
+    status, body = _run(page, "Detect", "#detect-image", fixture_path("faces/two_people.jpg"),
                         "Detect")
     assert status == "200", body
     assert body["count"] == 2
@@ -383,7 +364,7 @@ def test_playground_detect_search_vehicles_and_body(page, live_server):
 
     page.get_by_role("tab", name="Search").click()
     page.select_option("#search-collection", collection_id)
-    status, body = _run(page, "Search", "#search-image", FIXTURES_DIR / "faces/obama2.jpg",
+    status, body = _run(page, "Search", "#search-image", fixture_path("faces/obama2.jpg"),
                         "Search")
     assert status == "200", body
     assert body["matches"][0]["label"] == "obama"
@@ -391,13 +372,13 @@ def test_playground_detect_search_vehicles_and_body(page, live_server):
     assert int(page.locator("#canvas-1").get_attribute("data-boxes")) >= 1
     shot(page, "05c-playground-search")
 
-    status, body = _run(page, "Body", "#body-image", FIXTURES_DIR / "objects/person.jpg",
+    status, body = _run(page, "Body", "#body-image", fixture_path("objects/person.jpg"),
                         "Analyse people")
     assert status == "200", body
     assert int(page.locator("#canvas-1").get_attribute("data-boxes")) == body["count"] >= 1
     shot(page, "05d-playground-body")
 
-    status, body = _run(page, "Vehicles", "#vehicles-image", FIXTURES_DIR / "objects/dog.jpg",
+    status, body = _run(page, "Vehicles", "#vehicles-image", fixture_path("objects/dog.jpg"),
                         "Detect vehicles")
     assert status == "200", body
     assert int(page.locator("#canvas-1").get_attribute("data-boxes") or 0) == len(

@@ -1,10 +1,10 @@
 """Helpers for the faces API tests: fixture photos as uploads, and enrolment."""
 
-from tests.conftest import fixture_path, upload
+from tests.helpers import fixture_path, upload
 
 
 def photo(relative: str):
-    """A photo from ../shared/fixtures/faces as a multipart upload (skips when absent)."""
+    """A photo from tests/fixtures/faces as a multipart upload ."""
     path = fixture_path(f"faces/{relative}")
     return upload(path.name, path.read_bytes())
 

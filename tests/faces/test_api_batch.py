@@ -22,7 +22,7 @@ def test_groups_cluster_the_same_person(pro_client):
 
 
 def test_an_image_without_a_face_is_in_no_group(pro_client):
-    from tests.conftest import fixture_path, upload
+    from tests.helpers import fixture_path, upload
 
     horses = fixture_path("objects/horses.jpg")
     images = [photo("obama.jpg"), upload("h.jpg", horses.read_bytes()), photo("obama2.jpg")]

@@ -3,8 +3,8 @@
 import pytest
 
 from faces.models import Face
-from tests.conftest import fixture_path, upload
 from tests.faces.api_helpers import create_collection, enrol, packaged_astronaut
+from tests.helpers import fixture_path, upload
 
 pytestmark = pytest.mark.django_db
 COLLECTIONS = "/api/faces/collections"

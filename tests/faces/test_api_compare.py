@@ -57,7 +57,7 @@ def test_rgba_png_is_accepted(free_client):
 
 
 def test_no_face_is_400_with_counts(free_client):
-    from tests.conftest import fixture_path, upload
+    from tests.helpers import fixture_path, upload
 
     horses = fixture_path("objects/horses.jpg")
     response = _compare(free_client, upload("horses.jpg", horses.read_bytes()), photo("obama.jpg"))

@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.conftest import fixture_path, upload
 from tests.faces.api_helpers import create_collection
+from tests.helpers import fixture_path, upload
 
 pytestmark = pytest.mark.django_db
 SEARCH = "/api/faces/search"

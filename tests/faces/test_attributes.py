@@ -2,7 +2,6 @@
 
 import importlib.util
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,8 +10,8 @@ from skimage import data
 
 from faces.attributes import AttributeUnavailable, estimate_attributes
 from faces.engine import get_face_engine
+from tests.helpers import fixture_path
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
 EMOTION_INSTALLED = importlib.util.find_spec("faces.emotion") is not None
 
 
@@ -45,10 +44,8 @@ def test_unknown_attributes_are_refused(astronaut):
         estimate_attributes(image, face, {"age", "beauty"})
 
 
-@pytest.mark.fixtures
-@pytest.mark.skipif(not FIXTURES.is_dir(), reason="../shared/fixtures absent")
 def test_obama_is_a_man_of_plausible_age():
-    with Image.open(FIXTURES / "faces" / "obama.jpg") as photo:
+    with Image.open(fixture_path("faces/obama.jpg")) as photo:
         image = np.asarray(ImageOps.exif_transpose(photo).convert("RGB"))
     face = get_face_engine().largest_face(image, descriptor=False)
     attributes = estimate_attributes(image, face, {"age", "gender"})

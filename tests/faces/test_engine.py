@@ -1,11 +1,10 @@
 """The face engine on real photos, without Django."""
 
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageOps
+from PIL import Image
 from skimage import data
 
 from faces.engine import (
@@ -18,16 +17,13 @@ from faces.engine import (
     similarity,
 )
 from faces.index import DescriptorIndex
+from tests.helpers import FIXTURES_DIR, fixture_rgb
 from visionera.geometry import Box
-
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
-needs_fixtures = pytest.mark.skipif(not FIXTURES.is_dir(), reason="../shared/fixtures absent")
 
 
 @cache
 def photo(relative: str) -> np.ndarray:
-    with Image.open(FIXTURES / relative) as image:
-        return np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
+    return fixture_rgb(relative)
 
 
 @pytest.fixture(scope="module")
@@ -200,8 +196,6 @@ def test_face_distance_is_euclidean():
         ("objects/kite.jpg", 0),
     ],
 )
-@pytest.mark.fixtures
-@needs_fixtures
 def test_face_counts_match_the_fixture_readme(relative, count):
     faces = faces_in(relative)
     assert len(faces) == count
@@ -211,8 +205,6 @@ def test_face_counts_match_the_fixture_readme(relative, count):
     assert [face.box.area for face in faces] == sorted((f.box.area for f in faces), reverse=True)
 
 
-@pytest.mark.fixtures
-@needs_fixtures
 class TestRealPhotos:
     def test_same_person_is_within_the_threshold(self):
         obama, obama2 = only_face("faces/obama.jpg"), only_face("faces/obama2.jpg")
@@ -239,8 +231,8 @@ class TestRealPhotos:
 
     def test_gallery_search_labels_every_probe_face(self):
         labels, descriptors = [], []
-        for path in sorted((FIXTURES / "faces" / "gallery").glob("*/*")):
-            relative = str(path.relative_to(FIXTURES))
+        for path in sorted((FIXTURES_DIR / "faces" / "gallery").glob("*/*")):
+            relative = str(path.relative_to(FIXTURES_DIR))
             labels.append(path.parent.name)
             descriptors.append(only_face(relative).descriptor)
         index = DescriptorIndex(labels, np.stack(descriptors))

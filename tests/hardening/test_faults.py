@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.conftest import image_bytes, upload
+from tests.helpers import image_bytes, upload
 from tools.liveserver import free_port
 
 COLLECTIONS = "/api/faces/collections"

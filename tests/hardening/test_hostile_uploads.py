@@ -16,7 +16,7 @@ import zlib
 import pytest
 from PIL import Image
 
-from tests.conftest import fixture_path, image_bytes, upload
+from tests.helpers import fixture_path, image_bytes, upload
 
 DETECT = "/api/faces/detect"
 BATCH = "/api/faces/batch-match"

@@ -15,7 +15,8 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from tests.conftest import PROJECT_ROOT, fixture_path, upload
+from tests.conftest import PROJECT_ROOT
+from tests.helpers import fixture_path, upload
 
 COLLECTIONS = "/api/faces/collections"
 

@@ -1,7 +1,6 @@
-"""Vehicle engine on real photos: packaged ones always, ../shared/fixtures when present."""
+"""Vehicle engine on real photos: packaged ones always, tests/fixtures."""
 
 import socket
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -9,6 +8,7 @@ import pytest
 import skimage.data
 
 import vehicles.engine
+from tests.helpers import fixture_rgb
 from vehicles.engine import (
     CROSS_TYPE_IOU,
     VEHICLE_TYPES,
@@ -22,15 +22,11 @@ from vehicles.engine import (
 from visionera.detection import COCO_LABELS
 from visionera.geometry import Box
 
-FIXTURES_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "objects"
 PLATE_AREA = Box(x=300, y=330, width=190, height=56)
 
 
 def fixture_image(name: str) -> np.ndarray:
-    path = FIXTURES_DIR / name
-    if not path.exists():
-        pytest.skip(f"{path} is absent (../shared/fixtures lives on CI and dev machines only)")
-    return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+    return fixture_rgb(f"objects/{name}")
 
 
 def with_plate(image: np.ndarray, text: str) -> np.ndarray:

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 from django.conf import settings
 
-from tests.conftest import PROJECT_ROOT, fixture_path
+from tests.conftest import PROJECT_ROOT
+from tests.helpers import fixture_path
 
 BROKER_MODE = bool(settings.DRAMATIQ_BROKER_URL)
 needs_broker = pytest.mark.skipif(

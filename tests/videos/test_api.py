@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import upload
+from tests.helpers import upload
 from tests.videos.conftest import make_collection, media_files
 from videos.models import VideoDetection, VideoJob
 

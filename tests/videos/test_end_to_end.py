@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.conftest import upload
+from tests.helpers import upload
 from tests.videos.conftest import (
     needs_broker,
     needs_embedded,
@@ -20,7 +20,6 @@ from videos import webhooks
 from videos.models import VideoJob
 
 pytestmark = [
-    pytest.mark.fixtures,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 

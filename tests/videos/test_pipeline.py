@@ -60,12 +60,11 @@ def test_unknown_features_are_refused(tmp_path):
         pipeline.analyze(path, features=["cats"])
 
 
-@pytest.mark.fixtures
 def test_fixture_clip_faces_are_tracked_and_identified_as_lin():
     from PIL import Image
 
     from faces.engine import get_face_engine
-    from tests.conftest import fixture_path
+    from tests.helpers import fixture_path
 
     clip = fixture_path("video/short_hamilton_clip.mp4")
     photo = fixture_path("faces/lin-manuel-miranda.png")
@@ -89,12 +88,11 @@ def test_fixture_clip_faces_are_tracked_and_identified_as_lin():
     assert all("track_id" in face.payload for face in faces)
 
 
-@pytest.mark.fixtures
 def test_vehicles_and_bodies_are_found_in_frames_with_their_payloads(tmp_path):
     """A 4-frame clip of the dog photo (bicycle, truck) and the person photo."""
     import cv2
 
-    from tests.conftest import fixture_path
+    from tests.helpers import fixture_path
 
     names = ("dog.jpg", "person.jpg")
     stills = [cv2.imread(str(fixture_path(f"objects/{name}"))) for name in names]
