@@ -13,6 +13,7 @@ from visionera.api.errors import InvalidRequest
 from visionera.api.fields import CommaListField, ImageUploadField
 from visionera.api.pagination import PageNumberPagination
 from visionera.api.serializers import BoxSerializer
+from visionera.api.uploads import megabytes
 from visionera.api.views import EndpointView
 
 THRESHOLD_HELP = (
@@ -72,11 +73,10 @@ class FaceCompareApi(_FacesView):
     )
     def post(self, request):
         data = self.validated(self.InputSerializer)
-        return Response(
-            services.compare_faces(
-                source=data["source"], target=data["target"], threshold=data["threshold"]
-            )
+        result = services.compare_faces(
+            source=data["source"], target=data["target"], threshold=data["threshold"]
         )
+        return self.render(self.OutputSerializer, result)
 
 
 class FaceDetectApi(_FacesView):
@@ -123,7 +123,8 @@ class FaceDetectApi(_FacesView):
     )
     def post(self, request):
         data = self.validated(self.InputSerializer)
-        return Response(services.detect_faces(image=data["image"], attributes=data["attributes"]))
+        result = services.detect_faces(image=data["image"], attributes=data["attributes"])
+        return self.render(self.OutputSerializer, result)
 
 
 class FaceSearchApi(_FacesView):
@@ -153,15 +154,14 @@ class FaceSearchApi(_FacesView):
     def post(self, request):
         data = self.validated(self.InputSerializer)
         collection = selectors.get_collection(owner=request.user, reference=data["collection"])
-        return Response(
-            services.search_collection(
-                collection=collection,
-                image=data["image"],
-                limit=data["limit"],
-                threshold=data["threshold"],
-                max_faces=data["max_faces"],
-            )
+        result = services.search_collection(
+            collection=collection,
+            image=data["image"],
+            limit=data["limit"],
+            threshold=data["threshold"],
+            max_faces=data["max_faces"],
         )
+        return self.render(self.OutputSerializer, result)
 
 
 class BatchMatchApi(_FacesView):
@@ -214,13 +214,20 @@ class BatchMatchApi(_FacesView):
     def max_body_bytes(self):
         return self.plan.max_image_bytes * max(2, self.plan.max_batch_images) + 1_000_000
 
+    def body_allowance(self):
+        return (
+            f"the {self.plan.name} plan allows {megabytes(self.plan.max_image_bytes)} per image"
+            f" and up to {max(2, self.plan.max_batch_images)} images per request here"
+        )
+
     @extend_schema(
         request=InputSerializer, responses=OutputSerializer, operation_id="faces_batch_match",
         summary="N:N matching of a batch of images", tags=["faces"],
     )
     def post(self, request):
         data = self.validated(self.InputSerializer)
-        return Response(services.batch_match(images=data["images"], threshold=data["threshold"]))
+        result = services.batch_match(images=data["images"], threshold=data["threshold"])
+        return self.render(self.OutputSerializer, result)
 
 
 class CollectionOutputSerializer(serializers.Serializer):
@@ -256,9 +263,7 @@ class CollectionListApi(_FacesView):
     def post(self, request):
         data = self.validated(self.InputSerializer)
         collection = services.create_collection(owner=request.user, name=data["name"])
-        return Response(
-            CollectionOutputSerializer(collection).data, status=status.HTTP_201_CREATED
-        )
+        return self.render(CollectionOutputSerializer, collection, status=status.HTTP_201_CREATED)
 
 
 class CollectionDetailApi(_FacesView):
@@ -271,7 +276,7 @@ class CollectionDetailApi(_FacesView):
     )
     def get(self, request, collection_id):
         collection = selectors.get_collection(owner=request.user, reference=collection_id)
-        return Response(CollectionOutputSerializer(collection).data)
+        return self.render(CollectionOutputSerializer, collection)
 
     @extend_schema(
         responses={204: None}, operation_id="faces_collections_destroy", tags=["collections"]
@@ -340,7 +345,7 @@ class CollectionFacesApi(_FacesView):
             label=data["label"],
             metadata=data["metadata"],
         )
-        return Response(EnrolledFaceSerializer(face).data, status=status.HTTP_201_CREATED)
+        return self.render(EnrolledFaceSerializer, face, status=status.HTTP_201_CREATED)
 
 
 class CollectionFaceDetailApi(_FacesView):

@@ -192,7 +192,6 @@ def search_collection(
         "search_face": {"box": per_face[0]["box"]},
         "matches": per_face[0]["matches"],
         "faces": per_face,
-        "collection": {"id": str(collection.pk), "face_count": len(gallery.index)},
     }
 
 

@@ -1,14 +1,30 @@
 """Vehicle detection endpoint."""
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.response import Response
 
 from accounts import groups
 from vehicles import services
 from visionera.api.fields import ImageUploadField
 from visionera.api.serializers import BoxSerializer
 from visionera.api.views import EndpointView
+
+
+class PlateSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    confidence = serializers.FloatField()
+    box = BoxSerializer()
+
+
+class VehicleSerializer(serializers.Serializer):
+    # A new output field is one line here (the body holds only what this declares); an
+    # optional one takes required=False and is left out when the service's dict lacks it.
+    type = serializers.ChoiceField(
+        choices=["car", "truck", "bus", "motorcycle", "bicycle", "train", "boat"]
+    )
+    confidence = serializers.FloatField()
+    box = BoxSerializer()
+    plate = PlateSerializer(required=False, help_text="Only with plates=true, where one was read.")
 
 
 class VehicleDetectApi(EndpointView):
@@ -25,26 +41,7 @@ class VehicleDetectApi(EndpointView):
         )
 
     class OutputSerializer(serializers.Serializer):
-        vehicles = inline_serializer(
-            "Vehicle",
-            {
-                "type": serializers.ChoiceField(
-                    choices=["car", "truck", "bus", "motorcycle", "bicycle", "train", "boat"]
-                ),
-                "confidence": serializers.FloatField(),
-                "box": BoxSerializer(),
-                "plate": inline_serializer(
-                    "Plate",
-                    {
-                        "text": serializers.CharField(),
-                        "confidence": serializers.FloatField(),
-                        "box": BoxSerializer(),
-                    },
-                    required=False,
-                ),
-            },
-            many=True,
-        )
+        vehicles = VehicleSerializer(many=True)
         counts = serializers.DictField(child=serializers.IntegerField())
 
     @extend_schema(
@@ -53,10 +50,7 @@ class VehicleDetectApi(EndpointView):
     )
     def post(self, request):
         data = self.validated(self.InputSerializer)
-        return Response(
-            services.detect_vehicles(
-                image=data["image"],
-                min_confidence=data.get("min_confidence"),
-                plates=data["plates"],
-            )
+        result = services.detect_vehicles(
+            image=data["image"], min_confidence=data.get("min_confidence"), plates=data["plates"]
         )
+        return self.render(self.OutputSerializer, result)

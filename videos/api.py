@@ -1,5 +1,6 @@
 """Asynchronous video analysis endpoints (thin: validate, call a service, render)."""
 
+from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -7,12 +8,12 @@ from rest_framework.response import Response
 
 from accounts import groups
 from videos import selectors, services
-from videos.models import VideoDetection
+from videos.models import VideoDetection, VideoJob
 from videos.pipeline import FEATURES
 from visionera.api.fields import CommaListField, VideoUploadField
 from visionera.api.pagination import PageNumberPagination
 from visionera.api.serializers import BoxSerializer
-from visionera.api.uploads import remove_file
+from visionera.api.uploads import megabytes, remove_file
 from visionera.api.views import EndpointView, video_body_limit
 from visionera.worker import embedded_worker
 
@@ -83,7 +84,7 @@ class VideoSummarySerializer(serializers.Serializer):
 
 class VideoJobSerializer(serializers.Serializer):
     job_id = serializers.UUIDField(source="pk")
-    status = serializers.ChoiceField(choices=["queued", "processing", "completed", "failed"])
+    status = serializers.ChoiceField(choices=VideoJob.Status.choices)
     progress = serializers.IntegerField(min_value=0, max_value=100)
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
@@ -127,12 +128,15 @@ class DetectionSerializer(serializers.Serializer):
     keypoints = VideoKeypointSerializer(many=True, required=False, help_text="body: pose keypoints")
 
     def to_representation(self, detection):
-        return {
+        # The kind's own fields live in the row's JSON `payload`; lay them beside the common
+        # ones and let the declared fields render them (undeclared keys never reach a client).
+        flat = {
             "timestamp_ms": detection.timestamp_ms,
             "kind": detection.kind,
             "box": detection.box,
             **(detection.payload or {}),
         }
+        return super().to_representation(flat)
 
 
 class DetectionPageSerializer(serializers.Serializer):
@@ -142,6 +146,17 @@ class DetectionPageSerializer(serializers.Serializer):
     job_id = serializers.UUIDField()
     status = serializers.CharField()
     results = DetectionSerializer(many=True)
+
+
+def _page(paginator: PageNumberPagination, rows, **extra) -> dict:
+    """One page as the page serializers take it: {count, next, previous, **extra, results}."""
+    return {
+        "count": paginator.page.paginator.count,
+        "next": paginator.get_next_link(),
+        "previous": paginator.get_previous_link(),
+        **extra,
+        "results": rows,
+    }
 
 
 class _VideoView(EndpointView):
@@ -172,6 +187,9 @@ class VideoAnalyzeApi(_VideoView):
 
     def max_body_bytes(self):
         return video_body_limit()
+
+    def body_allowance(self):
+        return f"the limit is {megabytes(settings.VISIONERA_MAX_VIDEO_BYTES)} per video"
 
     @extend_schema(
         request=InputSerializer,
@@ -204,10 +222,12 @@ class VideoAnalyzeApi(_VideoView):
                 remove_file(stored.path)
             raise
         status_url = request.build_absolute_uri(reverse("video-detail", args=[job.pk]))
-        body = self.OutputSerializer(
-            {"job_id": job.pk, "status": job.status, "status_url": status_url}
-        ).data
-        return Response(body, status=202, headers={"Location": status_url})
+        return self.render(
+            self.OutputSerializer,
+            {"job_id": job.pk, "status": job.status, "status_url": status_url},
+            status=202,
+            headers={"Location": status_url},
+        )
 
 
 class VideoJobListApi(_VideoView):
@@ -226,8 +246,7 @@ class VideoJobListApi(_VideoView):
         page = paginator.paginate_queryset(
             selectors.jobs_for_owner(owner=request.user), request, view=self
         )
-        rows = VideoJobSerializer(page, many=True, context={"request": request}).data
-        return paginator.get_paginated_response(rows)
+        return self.render(VideoJobPageSerializer, _page(paginator, page))
 
 
 class VideoJobDetailApi(_VideoView):
@@ -236,7 +255,7 @@ class VideoJobDetailApi(_VideoView):
     @extend_schema(responses=VideoJobSerializer, operation_id="videos_retrieve")
     def get(self, request, job_id):
         job = selectors.get_job_for_owner(owner=request.user, job_id=job_id)
-        return Response(VideoJobSerializer(job, context={"request": request}).data)
+        return self.render(VideoJobSerializer, job)
 
     @extend_schema(
         responses={204: OpenApiResponse(description="Cancelled (if running) and deleted.")},
@@ -274,11 +293,6 @@ class VideoJobResultsApi(_VideoView):
         page = paginator.paginate_queryset(
             selectors.detections_for_job(job=job, kind=kind), request, view=self
         )
-        response = paginator.get_paginated_response(DetectionSerializer(page, many=True).data)
-        response.data = {
-            **{key: value for key, value in response.data.items() if key != "results"},
-            "job_id": str(job.pk),
-            "status": job.status,
-            "results": response.data["results"],
-        }
-        return response
+        return self.render(
+            DetectionPageSerializer, _page(paginator, page, job_id=job.pk, status=job.status)
+        )

@@ -4,6 +4,7 @@ import time
 
 from django.conf import settings
 from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import ratelimit
@@ -42,6 +43,13 @@ class EndpointView(APIView):
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
+    def render(self, serializer_class, result, *, status: int = 200, headers=None) -> Response:
+        """The response body is what the output serializer makes of the service's result, so
+        the body can only hold what /api/schema/ documents (keys it does not declare are
+        dropped, optional ones it declares are left out when the result lacks them)."""
+        body = serializer_class(result, context={"request": self.request}).data
+        return Response(body, status=status, headers=headers)
+
     def check_throttles(self, request):
         api_key = request.auth  # None when signed in through the dashboard session
         request._request.visionera_usage = (request.user, api_key, self.endpoint_group)
@@ -65,6 +73,15 @@ class EndpointView(APIView):
     def max_body_bytes(self) -> int:
         return self.plan.max_image_bytes * self.upload_files + MULTIPART_SLACK_BYTES
 
+    def body_allowance(self) -> str:
+        """What one request may carry here, in words, for the 413 message. A view whose body
+        limit is not `upload_files` plan-sized images (batch, video) says its own."""
+        images = "one image" if self.upload_files == 1 else f"{self.upload_files} images"
+        return (
+            f"the {self.plan.name} plan allows {megabytes(self.plan.max_image_bytes)} per image"
+            f" and {images} per request here"
+        )
+
     def check_body_size(self, request):
         if not self.upload_files or request.method not in ("POST", "PUT", "PATCH"):
             return
@@ -74,11 +91,7 @@ class EndpointView(APIView):
             return
         allowed = self.max_body_bytes()
         if length > allowed:
-            raise FileTooLarge(
-                f"the request is {megabytes(length)}; the {self.plan.name} plan allows "
-                f"{megabytes(self.plan.max_image_bytes)} per image, {self.upload_files} "
-                "image(s) per request here"
-            )
+            raise FileTooLarge(f"the request is {megabytes(length)}; {self.body_allowance()}")
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
