@@ -23,6 +23,27 @@ def collected_static(tmp_path_factory):
     override.disable()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def api_responses_match_the_schema():
+    """Every /api/ response any test gets through Django's test client (APIClient included)
+    is checked against /api/schema/ (tests/contract/conformance.py): a documented status and
+    a body that fits it. A drift between the API and its schema fails the test that saw it."""
+    from django.test.client import Client
+
+    from tests.contract.conformance import assert_conforms
+
+    original = Client.request
+
+    def request(self, **kwargs):
+        response = original(self, **kwargs)
+        assert_conforms(response)
+        return response
+
+    Client.request = request
+    yield
+    Client.request = original
+
+
 @pytest.fixture(autouse=True)
 def relaxed_rate_limits(request, monkeypatch):
     """Functional tests fire requests faster than any plan allows; rate-limit tests opt out

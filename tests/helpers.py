@@ -46,3 +46,46 @@ def upload(name: str, data: bytes, content_type: str = "application/octet-stream
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(name, data, content_type=content_type)
+
+
+def fixture_upload(relative: str, content_type: str = "application/octet-stream"):
+    """A file under tests/fixtures/ as a multipart upload."""
+    path = fixture_path(relative)
+    return upload(path.name, path.read_bytes(), content_type)
+
+
+def enrolled_collection(owner, *, name="people", labelled=(("obama", "faces/obama.jpg"),)):
+    """A collection of the owner's, its faces enrolled by the real engine (no API call, so
+    no rate-limit count): `labelled` is (label, fixture path) pairs."""
+    from faces.engine import get_face_engine
+    from faces.index import descriptor_to_bytes
+    from faces.models import Collection, Face
+
+    collection = Collection.objects.create(owner=owner, name=name)
+    for label, relative in labelled:
+        face = get_face_engine().largest_face(fixture_rgb(relative))
+        assert face is not None, f"no face in {relative}"
+        Face.objects.create(
+            collection=collection,
+            label=label,
+            box=face.box.as_dict(),
+            descriptor=descriptor_to_bytes(face.descriptor),
+        )
+    collection.bump(face_delta=len(labelled))
+    return collection
+
+
+def analysed_video_job(owner, *, features=("faces", "vehicles", "bodies"), sample_fps=0.5,
+                       collection=None):
+    """The fixture clip analysed for real, in this thread (no queue, no API call)."""
+    from videos import services
+    from visionera.api.uploads import store_video
+
+    stored = store_video(fixture_upload("video/short_hamilton_clip.mp4", "video/mp4"))
+    job = services.create_job(
+        owner=owner, video=stored, features=list(features), sample_fps=sample_fps,
+        collection=collection,
+    )
+    assert services.run_job(job_id=job.pk) == "completed"
+    job.refresh_from_db()
+    return job

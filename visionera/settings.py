@@ -286,3 +286,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("TEST", {}).setdefault(
         "NAME", str(Path(_tempfile.gettempdir()) / f"visionera-test-{_os.getpid()}.sqlite3")
     )
+
+# --- API contract (issue 11): response objects are closed in /api/schema/ ---------------
+# (visionera.api.schema.close_response_objects: bodies come from their output serializers.)
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
+    "drf_spectacular.hooks.postprocess_schema_enums",
+    "visionera.api.schema.close_response_objects",
+]

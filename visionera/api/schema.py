@@ -1,4 +1,4 @@
-"""OpenAPI bits: the X-API-Key scheme and the error envelope on every operation."""
+"""OpenAPI bits: the X-API-Key scheme, the error envelope on every operation, closed objects."""
 
 from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -36,7 +36,12 @@ _ERRORS = {
     429: "rate_limited: see Retry-After",
     500: "internal_error: quote the request_id",
     503: "service_unavailable: a dependency is down or busy; retry later",
+    507: "insufficient_storage: the server has no room for the upload; retry later",
 }
+
+# Response objects whose contract is open: the error envelope may carry extra keys beside
+# `error` (`faces_detected`, `details`), per API.md. Every other response object is closed.
+OPEN_RESPONSE_COMPONENTS = frozenset({"ErrorEnvelope"})
 
 
 class AutoSchema(openapi.AutoSchema):
@@ -77,3 +82,51 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "apiKey", "in": "header", "name": "X-API-Key"}
+
+
+def _component_refs(node, found: set[str]) -> None:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            found.add(ref.rsplit("/", 1)[1])
+        for value in node.values():
+            _component_refs(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _component_refs(value, found)
+
+
+def close_response_objects(result, generator, request, public):
+    """drf-spectacular postprocessing hook: `additionalProperties: false` on every object a
+    response can hold (bar OPEN_RESPONSE_COMPONENTS).
+
+    Bodies are rendered by their output serializers (EndpointView.render), so they never
+    carry an undeclared key; closing the objects says so to client generators and lets the
+    conformance tests catch a key that is not declared. drf-spectacular has no setting for
+    this (it leaves objects open), hence the hook. Request objects stay open: DRF ignores
+    unknown form fields, and the schema should not promise a rejection it does not make.
+    """
+    schemas = result.get("components", {}).get("schemas", {})
+    pending: set[str] = set()
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            if isinstance(operation, dict):
+                _component_refs(operation.get("responses", {}), pending)
+    closed: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name in closed or name not in schemas:
+            continue
+        closed.add(name)
+        component = schemas[name]
+        nested: set[str] = set()
+        _component_refs(component, nested)
+        pending |= nested - closed
+        if (
+            name not in OPEN_RESPONSE_COMPONENTS
+            and component.get("type") == "object"
+            and "properties" in component
+            and "additionalProperties" not in component
+        ):
+            component["additionalProperties"] = False
+    return result
