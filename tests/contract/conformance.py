@@ -12,7 +12,7 @@ from functools import cache
 import jsonschema
 import requests
 import schemathesis
-from schemathesis.core.failures import FailureGroup
+from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.core.transport import Response as SchemathesisResponse
 
 SCHEMA_PATH = "/api/schema/"
@@ -89,8 +89,9 @@ def assert_conforms(response) -> None:
     )
     try:
         operation.validate_response(converted)
-    except FailureGroup as group:
-        messages = "\n".join(f"- {fail.title}: {fail.message}" for fail in group.exceptions)
+    except (Failure, FailureGroup) as error:
+        failures = error.exceptions if isinstance(error, FailureGroup) else [error]
+        messages = "\n".join(f"- {fail.title}: {fail.message}" for fail in failures)
         raise SchemaMismatch(f"{where}: the body breaks the schema\n{messages}") from None
 
 
