@@ -64,7 +64,7 @@ def test_counters_are_per_key_and_per_group(make_client):
 def test_a_cache_outage_fails_open(pro_client):
     with mock.patch.object(ratelimit.cache, "incr", side_effect=ConnectionError("redis down")):
         response = pro_client.get(SEARCH)
-    assert response.status_code not in (429, 500)
+    assert response.status_code == 200
     assert "X-RateLimit-Limit" not in response
 
 

@@ -140,7 +140,7 @@ def test_sign_up_key_call_usage_playground_revoke(page, live_server):
 
     # Call the API with it.
     status, body = api_get(base + "/api/faces/collections", full_key)
-    assert status not in (401, 403), body
+    assert (status, body) == (200, {"count": 0, "next": None, "previous": None, "results": []})
 
     # The call shows in the recent requests and the chart.
     page.goto(base + "/dashboard/")
@@ -202,8 +202,10 @@ def test_playground_shows_the_error_envelope(page, live_server):
     page.get_by_role("button", name="Detect", exact=True).click()
     page.wait_for_selector("#result[data-done]")
     expect(page.locator("#result-error")).to_be_visible()
+    assert page.locator("#result-status").inner_text() == "400"
     body = json.loads(page.locator("#result-json").inner_text())
-    assert body["error"]["status"] >= 400
+    assert body["error"]["status"] == 400
+    assert body["error"]["code"] == "unsupported_format"
     expect(page.locator("#result-error")).to_contain_text(body["error"]["code"])
     assert page.errors == []
 
@@ -328,7 +330,7 @@ def _run(page, tab, file_input, path, button):
 
 
 def test_playground_detect_search_vehicles_and_body(page, live_server):
-    """Each playground mode draws what the API found (or shows its error envelope)."""
+    """Each playground mode draws exactly the boxes the API found."""
     from accounts.services import get_or_create_user
 
     user, _ = get_or_create_user(email="modes@example.com", plan_name="pro")
@@ -378,10 +380,11 @@ def test_playground_detect_search_vehicles_and_body(page, live_server):
     assert int(page.locator("#canvas-1").get_attribute("data-boxes")) == body["count"] >= 1
     shot(page, "05d-playground-body")
 
-    status, body = _run(page, "Vehicles", "#vehicles-image", fixture_path("objects/dog.jpg"),
-                        "Detect vehicles")
+    status, body = _run(page, "Vehicles", "#vehicles-image",
+                        fixture_path("objects/plate_car.png"), "Detect vehicles")
     assert status == "200", body
-    assert int(page.locator("#canvas-1").get_attribute("data-boxes") or 0) == len(
+    assert body["counts"].get("car", 0) >= 1, body
+    assert int(page.locator("#canvas-1").get_attribute("data-boxes")) == len(
         body["vehicles"]
     ) + sum(1 for v in body["vehicles"] if v.get("plate"))
     assert page.errors == []
