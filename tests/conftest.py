@@ -1,12 +1,11 @@
-"""Shared fixtures: API clients with a key per plan, generated images, real fixture photos."""
-
-from pathlib import Path
+"""Shared fixtures: API clients with a key per plan, a clean cache and media root, relaxed rate
+limits, and the schema check on every API response. Helpers live in tests/helpers.py."""
 
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import PROJECT_ROOT  # noqa: F401 - re-exported for older imports
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -1,0 +1,37 @@
+"""The API schema, the interactive docs, static assets and the health check."""
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_openapi_schema_is_served_with_the_key_scheme(client):
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    schema = response.json()
+    assert schema["components"]["securitySchemes"]["ApiKeyAuth"] == {
+        "type": "apiKey", "in": "header", "name": "X-API-Key"
+    }
+    compare = schema["paths"]["/api/faces/compare"]["post"]
+    assert {"400", "401", "413", "429"} <= set(compare["responses"])
+
+
+def test_interactive_docs_load_nothing_from_a_cdn(client):
+    response = client.get("/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    for url in re.findall(r'(?:src|href)="([^"]+)"', html):
+        assert not url.startswith(("http:", "https:", "//")), url
+
+
+def test_static_assets_are_served_by_whitenoise(client, settings):
+    from django.contrib.staticfiles.storage import staticfiles_storage
+
+    url = staticfiles_storage.url("css/app.css")
+    assert client.get(url).status_code == 200
+
+
+def test_health_needs_no_key(client):
+    assert client.get("/api/health").json() == {"status": "ok"}
