@@ -143,3 +143,16 @@ def test_a_body_over_the_plan_size_is_413_saying_what_is_allowed(endpoint, make_
     assert response["X-RateLimit-Limit"] == str(client.user.plan.limits_for(endpoint.group)[0])
     record = UsageRecord.objects.get()
     assert (record.api_key, record.group, record.status) == (client.api_key, endpoint.group, 413)
+
+
+@pytest.mark.parametrize(
+    "endpoint", [endpoint for endpoint in API_ENDPOINTS if "{" in endpoint.path], **by_id
+)
+def test_another_accounts_object_is_404_never_403(endpoint, make_client):
+    owner = make_client("pro")
+    path, data = endpoint.request(World(owner.user))
+    intruder = make_client("pro")
+    response = send(intruder, endpoint.method, path, data)
+    assert_error(response, 404, "not_found")
+    record = UsageRecord.objects.get(api_key=intruder.api_key)
+    assert (record.group, record.status) == (endpoint.group, 404)
