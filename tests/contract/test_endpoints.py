@@ -33,11 +33,14 @@ def _url_operations() -> set[tuple[str, str]]:
             route = prefix + str(pattern.pattern)
             if isinstance(pattern, URLResolver):
                 walk(pattern.url_patterns, route)
-            elif isinstance(pattern, URLPattern) and route.startswith("api"):
-                view = getattr(pattern.callback, "view_class", None)
-                if view is None or route.startswith("api/schema"):
+            elif isinstance(pattern, URLPattern) and route.startswith("api/"):
+                if route.startswith("api/schema"):
                     continue
                 path = "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route)
+                view = getattr(pattern.callback, "view_class", None)
+                if view is None:  # a function view: no methods to read, so never declared
+                    found.add(("ANY", path))
+                    continue
                 for method in view.http_method_names:
                     if method not in ("options", "head") and hasattr(view, method):
                         found.add((method.upper(), path))
