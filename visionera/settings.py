@@ -84,8 +84,11 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default serves web requests and the in-process worker from one file:
-    # wait for the write lock instead of failing with "database is locked".
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # wait for the write lock instead of failing with "database is locked". Transactions
+    # take the write lock when they begin (IMMEDIATE): a deferred one that reads, then
+    # writes, cannot wait for the lock to upgrade and fails at once with "database is
+    # locked" when the worker thread writes meanwhile.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(timeout=20, transaction_mode="IMMEDIATE")
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://visionera")}
