@@ -301,3 +301,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("TEST", {}).setdefault(
         "NAME", str(Path(_tempfile.gettempdir()) / f"visionera-test-{_os.getpid()}.sqlite3")
     )
+
+# ---------------------------------------------------------------------------------------
+# Accounts and plans (issue 10): who may sign up, who changes plans. docs/HARDENING.md.
+# ---------------------------------------------------------------------------------------
+# open: anyone signs up and uses the API at once; verify: the link mailed at sign-up must be
+# followed before API keys can be created; closed: only staff create accounts (admin, CLI).
+VISIONERA_SIGNUP = env.str("VISIONERA_SIGNUP", default="verify").strip().lower()
+if VISIONERA_SIGNUP not in ("open", "verify", "closed"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        f"VISIONERA_SIGNUP={VISIONERA_SIGNUP!r}: use open, verify or closed"
+    )
+# Plans are changed by staff in the admin; account holders request an upgrade. True lets
+# account holders switch plans themselves (internal deployments without billing).
+VISIONERA_SELF_SERVICE_PLANS = env.bool("VISIONERA_SELF_SERVICE_PLANS", default=False)
