@@ -374,3 +374,45 @@ def test_deleting_an_account_deletes_its_kept_enrolment_photos(
     with django_capture_on_commit_callbacks(execute=True):
         client.user.delete()
     assert not photos[0].exists()
+
+
+# --------------------------------------------------------------------------- video file paths
+
+
+@pytest.mark.parametrize("hostile", ["absolute", "../victim.txt", "videos/../../victim.txt",
+                                     "symlink", "", "."])
+def test_a_job_file_path_outside_media_root_is_never_deleted(
+    make_client, media_root, tmp_path, hostile, django_capture_on_commit_callbacks
+):
+    from videos.models import VideoJob
+    from videos.services import discard_video_file, job_file_path
+
+    victim = tmp_path / "victim.txt"  # beside MEDIA_ROOT (tmp_path/media), not inside it
+    victim.write_text("not yours")
+    Path(media_root).mkdir(parents=True, exist_ok=True)
+    file_path = {"absolute": str(victim), "symlink": "link.mp4"}.get(hostile, hostile)
+    if hostile == "symlink":
+        (Path(media_root) / "link.mp4").symlink_to(victim)
+    job = VideoJob.objects.create(owner=make_client("pro").user, file_path=file_path)
+
+    assert job_file_path(job) is None
+    discard_video_file(job_id=job.pk)  # what a finished job does with its upload
+    with django_capture_on_commit_callbacks(execute=True):
+        job.delete()  # what deleting the job or its account does
+    assert victim.read_text() == "not yours"
+    assert Path(media_root).is_dir()
+
+
+def test_a_job_file_path_inside_media_root_is_resolved_there(make_client, media_root,
+                                                             django_capture_on_commit_callbacks):
+    from videos.models import VideoJob
+    from videos.services import job_file_path
+
+    video = Path(media_root) / "videos" / "clip.mp4"
+    video.parent.mkdir(parents=True, exist_ok=True)
+    video.write_bytes(b"\x00")
+    job = VideoJob.objects.create(owner=make_client("pro").user, file_path="videos/clip.mp4")
+    assert job_file_path(job) == video.resolve()
+    with django_capture_on_commit_callbacks(execute=True):
+        job.delete()
+    assert not video.exists()
