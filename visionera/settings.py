@@ -317,3 +317,9 @@ if VISIONERA_SIGNUP not in ("open", "verify", "closed"):
 # Plans are changed by staff in the admin; account holders request an upgrade. True lets
 # account holders switch plans themselves (internal deployments without billing).
 VISIONERA_SELF_SERVICE_PLANS = env.bool("VISIONERA_SELF_SERVICE_PLANS", default=False)
+# The playground's session counts only for accounts allowed to use the API (verified ones
+# under VISIONERA_SIGNUP=verify), like keys.
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
+    "accounts.authentication.ApiKeyAuthentication",
+    "accounts.authentication.VerifiedSessionAuthentication",
+]

@@ -112,3 +112,14 @@ def test_an_unknown_mode_refuses_to_start(tmp_path):
     assert done.returncode != 0
     assert "ImproperlyConfigured: VISIONERA_SIGNUP='maybe': use open, verify or closed" in (
         done.stderr)
+
+
+def test_verify_mode_the_playground_waits_for_the_link_too(client, settings):
+    settings.VISIONERA_SIGNUP = "verify"
+    _sign_up(client, "pg@example.com")
+    refused = client.get("/api/faces/collections")  # the playground calls the API so
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "unauthorized"
+    assert "confirm your email" in refused.json()["error"]["message"]
+    assert client.get(_link(mail.outbox[0])).status_code == 302
+    assert client.get("/api/faces/collections").status_code == 200
