@@ -1,5 +1,6 @@
 """DRF authentication: the X-API-Key header, or the dashboard session of a verified account."""
 
+from drf_spectacular.authentication import SessionScheme
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 
 from accounts.selectors import active_api_key_for, may_create_api_keys
@@ -34,3 +35,9 @@ class VerifiedSessionAuthentication(SessionAuthentication):
         if result is not None and not may_create_api_keys(result[0]):
             raise Unauthorized("confirm your email address first (the link we sent you)")
         return result
+
+
+class VerifiedSessionScheme(SessionScheme):
+    """The OpenAPI description: the same session cookie as DRF's SessionAuthentication."""
+
+    target_class = "accounts.authentication.VerifiedSessionAuthentication"

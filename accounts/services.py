@@ -3,6 +3,7 @@ usage records and the deletion of an account with everything it owns."""
 
 import logging
 import secrets
+import smtplib
 import string
 from datetime import timedelta
 
@@ -132,11 +133,18 @@ def verification_path(user: User) -> str:
     return reverse("verify-email", kwargs={"uidb64": uidb64, "token": token})
 
 
-def send_verification_email(*, user: User, base_url: str) -> None:
-    """Mail the link that verifies the address (the console backend prints it)."""
+def send_verification_email(*, user: User, base_url: str) -> bool:
+    """Mail the link that verifies the address (the console backend prints it). False when
+    the mail server failed: the account exists, and the keys page offers to send it again."""
     link = base_url.rstrip("/") + verification_path(user)
     body = render_to_string("auth/verify_email.txt", {"user": user, "link": link})
-    send_mail("Confirm your VisionEra account", body, None, [user.email])
+    try:
+        send_mail("Confirm your VisionEra account", body, None, [user.email])
+    except (OSError, smtplib.SMTPException):
+        logger.warning("Could not send the verification email of account %s", user.pk,
+                       exc_info=True)
+        return False
+    return True
 
 
 @transaction.atomic

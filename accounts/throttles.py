@@ -20,6 +20,8 @@ SIGNUP_RATE = "10/h"
 LOGIN_RATE = "10/m"
 PASSWORD_RESET_RATE = "5/h"  # noqa: S105 - a rate, not a password
 VERIFICATION_RESEND_RATE = "3/h"  # per account
+PLAN_REQUEST_RATE = "10/h"  # per account: each one may email every staff member
+ACCOUNT_DELETE_RATE = "10/h"  # per account: the form takes the password
 # Attempts per email address, from anywhere. Per hour, so that a botnet gets 30 guesses an
 # hour at one account; the price is that it can also keep that account's owner waiting.
 LOGIN_RATE_PER_EMAIL = "30/h"

@@ -47,7 +47,9 @@ from accounts.services import (
     verify_email,
 )
 from accounts.throttles import (  # noqa: F401 - the rates are part of this module's API
+    ACCOUNT_DELETE_RATE,
     LOGIN_RATE,
+    PLAN_REQUEST_RATE,
     SIGNUP_RATE,
     VERIFICATION_RESEND_RATE,
     ratelimit_failing_open,
@@ -373,12 +375,15 @@ def signup(request):
             )
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             if mode == SIGNUP_VERIFY:
-                send_verification_email(user=user, base_url=_base_url(request))
-                messages.success(
-                    request,
-                    f"Welcome to VisionEra! We sent a link to {user.email}: follow it to "
-                    "create API keys.",
-                )
+                if send_verification_email(user=user, base_url=_base_url(request)):
+                    messages.success(
+                        request,
+                        f"Welcome to VisionEra! We sent a link to {user.email}: follow it to "
+                        "create API keys.",
+                    )
+                else:
+                    messages.error(request, "We could not send the confirmation link: send "
+                                            "it again from the API keys page.")
             else:
                 messages.success(request, "Welcome to VisionEra! Create an API key to start.")
             return redirect("dashboard")
@@ -404,8 +409,10 @@ def resend_verification(request):
     if getattr(request, "limited", False):
         messages.error(request, "Too many links sent; try again in an hour.")
         return redirect("api-keys")
-    send_verification_email(user=request.user, base_url=_base_url(request))
-    messages.success(request, f"We sent a new link to {request.user.email}.")
+    if send_verification_email(user=request.user, base_url=_base_url(request)):
+        messages.success(request, f"We sent a new link to {request.user.email}.")
+    else:
+        messages.error(request, "We could not send the link; try again later.")
     return redirect("api-keys")
 
 
@@ -670,7 +677,7 @@ def plan(request):
 
 @login_required
 @require_POST
-@ratelimit_failing_open(group="accounts.plan_request", key="user", rate="10/h",
+@ratelimit_failing_open(group="accounts.plan_request", key="user", rate=PLAN_REQUEST_RATE,
                         method="POST", block=False)
 def plan_request(request):
     form = PlanRequestForm(request.POST)
@@ -696,8 +703,8 @@ def plan_request(request):
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-@ratelimit_failing_open(group="accounts.delete", key="user", rate="10/h", method="POST",
-                        block=False)
+@ratelimit_failing_open(group="accounts.delete", key="user", rate=ACCOUNT_DELETE_RATE,
+                        method="POST", block=False)
 def account_delete(request):
     """Delete the account and everything it owns, once the password is entered again."""
     form = AccountDeleteForm(request.user, request.POST or None)
