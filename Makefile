@@ -7,7 +7,10 @@ PORT ?= 8000
 WEB_WORKERS ?= 2
 WEB_THREADS ?= 4
 
-.PHONY: install migrate run serve worker test lint bench clean
+# `make run` serves plain HTTP: on a loopback HOST it tells Django so (cookies without Secure).
+LOOPBACK_HOST := $(filter 127.0.0.1 localhost ::1,$(HOST))
+
+.PHONY: install migrate run local-secret serve worker test lint bench clean
 
 install: $(VENV)/.installed
 
@@ -17,14 +20,35 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-migrate: install
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+define migrate-steps
+$(BIN)/python manage.py migrate --noinput
+$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+endef
 
-# Migrate (plans are seeded by a migration), print a demo key, serve on 127.0.0.1:8000.
-run: migrate
-	$(BIN)/python manage.py demo_account
+migrate: install
+	$(migrate-steps)
+
+# A random SECRET_KEY in the git-ignored .env on first run (kept afterwards), migrate (plans
+# are seeded by a migration), print a demo key, serve on $(HOST):$(PORT).
+run: install local-secret
+	$(migrate-steps)
+ifneq ($(LOOPBACK_HOST),)
+	@echo "Plain HTTP on loopback ($(HOST)): session and CSRF cookies are sent without Secure."
+	$(BIN)/python manage.py demo_account --url http://$(HOST):$(PORT)
+	SESSION_COOKIE_SECURE=false CSRF_COOKIE_SECURE=false \
+		$(BIN)/python manage.py runserver $(HOST):$(PORT)
+else
+	$(BIN)/python manage.py demo_account --url http://$(HOST):$(PORT)
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+endif
+
+# With DEBUG off the settings refuse to start without a real SECRET_KEY (docs/HARDENING.md).
+local-secret:
+	@if [ -z "$$SECRET_KEY" ] && ! grep -qs '^SECRET_KEY=' .env; then \
+		if [ -s .env ] && [ -n "$$(tail -c1 .env)" ]; then echo >> .env; fi; \
+		(umask 077; printf 'SECRET_KEY=%s\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" >> .env); \
+		echo "Wrote a random SECRET_KEY to .env (git-ignored); it is kept for the next runs."; \
+	fi
 
 # The production web server: gunicorn, static files from WhiteNoise.
 serve: migrate

@@ -2,9 +2,40 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.db.models import Count
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
 
-from accounts.models import ApiKey, Plan, UsageRecord, User
-from accounts.services import issue_api_key, revoke_api_key
+from accounts.models import ApiKey, Plan, PlanRequest, UsageRecord, User
+from accounts.services import (
+    decline_plan_request,
+    grant_plan_request,
+    issue_api_key,
+    revoke_api_key,
+)
+from accounts.throttles import throttle_login
+from accounts.views import pop_new_key, stash_new_key
+
+
+def throttle_admin_login(site: admin.AdminSite) -> None:
+    """The admin's log-in takes passwords too: the same per-IP and per-email throttle as the
+    dashboard's log-in (and the same counters). Set on the site before its URLs are built."""
+    unthrottled = site.login
+
+    @throttle_login
+    def login(request, extra_context=None):
+        if request.method == "POST" and getattr(request, "limited", False):
+            context = {**site.each_context(request), "title": "Too many attempts"}
+            return TemplateResponse(
+                request, "admin/accounts/login_throttled.html", context, status=429
+            )
+        return unthrottled(request, extra_context)
+
+    site.login = login
+
+
+throttle_admin_login(admin.site)
 
 
 @admin.register(Plan)
@@ -45,6 +76,14 @@ class EmailUserCreationForm(UserCreationForm):
         model = User
         fields = ("email", "plan")
 
+    def save(self, commit=True):
+        user = super().save(commit=False)
+        user.email_verified_at = timezone.now()  # staff vouch for accounts they create
+        if commit:
+            user.save()
+            self.save_m2m()
+        return user
+
 
 class EmailUserChangeForm(UserChangeForm):
     class Meta:
@@ -60,6 +99,11 @@ class ApiKeyInline(admin.TabularInline):
     can_delete = False
     show_change_link = True
 
+    def has_add_permission(self, request, obj=None):
+        # A key is issued by ApiKeyAdmin, which shows it once; a row typed in here would
+        # have neither an id nor a digest.
+        return False
+
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
@@ -73,7 +117,7 @@ class UserAdmin(BaseUserAdmin):
     ordering = ("email",)
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        ("Profile", {"fields": ("name", "plan")}),
+        ("Profile", {"fields": ("name", "plan", "email_verified_at")}),
         (
             "Permissions",
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
@@ -106,10 +150,37 @@ class ApiKeyAdmin(admin.ModelAdmin):
         api_key, full_key = issue_api_key(user=obj.user, name=obj.name)
         obj.pk, obj.key_id, obj.digest = api_key.pk, api_key.key_id, api_key.digest
         obj.created_at = api_key.created_at
-        self.message_user(
-            request, f"Key created. Copy it now, it will not be shown again: {full_key}",
-            messages.WARNING,
+        # Kept in the server-side session for the one page that shows it: never in the
+        # messages cookie, never in a page a reload or the browser cache could show again.
+        stash_new_key(request, api_key, full_key)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return redirect(reverse("admin:accounts_apikey_created", args=[obj.pk]))
+
+    def get_urls(self):
+        created = path(
+            "<int:pk>/created/", self.admin_site.admin_view(self.created_view),
+            name="accounts_apikey_created",
         )
+        return [created, *super().get_urls()]
+
+    def created_view(self, request, pk):
+        """Shows a key created here, once (no-store); afterwards only its public id."""
+        api_key = pop_new_key(request, ApiKey.objects.filter(pk=pk).select_related("user"))
+        if api_key is None or not self.has_view_permission(request, api_key):
+            self.message_user(request, "A key is shown only once, right after it is created.",
+                              messages.INFO)
+            return redirect(reverse("admin:accounts_apikey_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "API key created",
+            "opts": self.model._meta,
+            "api_key": api_key,
+            "change_url": reverse("admin:accounts_apikey_change", args=[api_key.pk]),
+        }
+        response = TemplateResponse(request, "admin/accounts/apikey/created.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
 
     @admin.display(description="active", boolean=True)
     def active(self, api_key):
@@ -141,3 +212,40 @@ class UsageRecordAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(PlanRequest)
+class PlanRequestAdmin(admin.ModelAdmin):
+    """Account holders' requests for another plan (the dashboard emails staff a link here)."""
+
+    list_display = ("user", "current_plan", "plan", "created_at", "handled_at", "granted")
+    list_filter = (("handled_at", admin.EmptyFieldListFilter), "granted", "plan")
+    list_select_related = ("user", "user__plan", "plan")
+    search_fields = ("user__email",)
+    readonly_fields = ("user", "current_plan", "plan", "message", "created_at", "handled_at",
+                       "granted")
+    fields = readonly_fields
+    actions = ["grant_selected", "decline_selected"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="current plan")
+    def current_plan(self, plan_request):
+        return plan_request.user.plan
+
+    @admin.action(description="Grant: move the accounts to the plan they asked for")
+    def grant_selected(self, request, queryset):
+        granted = 0
+        for plan_request in queryset.filter(handled_at__isnull=True):
+            grant_plan_request(plan_request=plan_request)
+            granted += 1
+        self.message_user(request, f"Granted {granted} request(s).")
+
+    @admin.action(description="Decline (the plan stays as it is)")
+    def decline_selected(self, request, queryset):
+        declined = 0
+        for plan_request in queryset.filter(handled_at__isnull=True):
+            decline_plan_request(plan_request=plan_request)
+            declined += 1
+        self.message_user(request, f"Declined {declined} request(s).")

@@ -1,8 +1,9 @@
-"""DRF authentication by the X-API-Key header."""
+"""DRF authentication: the X-API-Key header, or the dashboard session of a verified account."""
 
-from rest_framework.authentication import BaseAuthentication
+from drf_spectacular.authentication import SessionScheme
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 
-from accounts.selectors import active_api_key_for
+from accounts.selectors import active_api_key_for, may_create_api_keys
 from accounts.services import touch_api_key
 from visionera.api.errors import Unauthorized
 
@@ -22,3 +23,21 @@ class ApiKeyAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request):
         return API_KEY_HEADER
+
+
+class VerifiedSessionAuthentication(SessionAuthentication):
+    """The dashboard's session (the playground), CSRF enforced, for accounts allowed to use
+    the API: with VISIONERA_SIGNUP=verify an account whose email link was not followed gets
+    no more through the playground than it could with a key (none)."""
+
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is not None and not may_create_api_keys(result[0]):
+            raise Unauthorized("confirm your email address first (the link we sent you)")
+        return result
+
+
+class VerifiedSessionScheme(SessionScheme):
+    """The OpenAPI description: the same session cookie as DRF's SessionAuthentication."""
+
+    target_class = "accounts.authentication.VerifiedSessionAuthentication"

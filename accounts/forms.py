@@ -1,4 +1,4 @@
-"""Dashboard forms: sign-up, API key creation, plan change."""
+"""Dashboard forms: sign-up, API key creation, plan change and request, account deletion."""
 
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
@@ -38,3 +38,33 @@ class PlanChangeForm(forms.Form):
     plan = forms.ModelChoiceField(
         queryset=Plan.objects.all(), to_field_name="name", empty_label=None
     )
+
+
+class PlanRequestForm(forms.Form):
+    plan = forms.ModelChoiceField(
+        queryset=Plan.objects.all(), to_field_name="name", empty_label=None,
+        label="Plan you need",
+    )
+    message = forms.CharField(
+        max_length=1000, required=False, label="Message to our staff (optional)",
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "What you need it for"}),
+    )
+
+
+class AccountDeleteForm(forms.Form):
+    """The password, entered again: a stolen session alone cannot delete an account."""
+
+    password = forms.CharField(
+        label="Your password", strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, user, *args, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("That is not your password; nothing was deleted.")
+        return password

@@ -87,6 +87,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Set when the sign-up email's link was followed (or staff created the account). With
+    # VISIONERA_SIGNUP=verify an account creates no API keys before that.
+    email_verified_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 
@@ -104,6 +107,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         if self.plan_id is None:
             self.plan = Plan.objects.default()
         super().save(*args, **kwargs)
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
 
 API_KEY_PREFIX = "ve_live_"
@@ -179,3 +186,34 @@ class UsageRecord(models.Model):
     @property
     def succeeded(self) -> bool:
         return self.status < 400
+
+
+class PlanRequestQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(handled_at__isnull=True)
+
+
+class PlanRequest(models.Model):
+    """An account holder asks staff for another plan; staff grant it in the admin."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="plan_requests")
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="requests")
+    message = models.TextField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    handled_at = models.DateTimeField(null=True, blank=True)
+    granted = models.BooleanField(default=False)
+
+    objects = PlanRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # One open request per account: asking again replaces it, it does not pile up.
+            models.UniqueConstraint(
+                fields=["user"], condition=models.Q(handled_at__isnull=True),
+                name="one_open_plan_request_per_user",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user} → {self.plan}"

@@ -1,4 +1,9 @@
-"""Per-key, per-group rate limits in two fixed windows (a minute and a second).
+"""Per-account, per-group rate limits in two fixed windows (a minute and a second).
+
+An account's plan is the boundary, not its keys: every key of the account and the
+dashboard's playground (the signed-in session) count against the same counters, so five
+keys never buy five times the quota, and the X-RateLimit headers report the account's
+numbers.
 
 Counters live in the Django cache (Redis in production) and are bumped with `add` + `incr`,
 both atomic there, so every web process shares one count. If the cache is down, requests
@@ -66,10 +71,12 @@ def _count(bucket: str, limit: int, period: int, now: float) -> WindowCount:
     return WindowCount(limit=limit, count=count, resets_at=window_start + period)
 
 
-def hit(*, key_id: str, group: str, per_minute: int, per_second: int) -> RateLimitState | None:
-    """Count one request against both windows; None when the cache is unreachable."""
+def hit(*, account_id: int, group: str, per_minute: int, per_second: int
+        ) -> RateLimitState | None:
+    """Count one request of an account against both windows; None when the cache is
+    unreachable."""
     now = time.time()
-    bucket = f"{key_id}:{group}"
+    bucket = f"account-{account_id}:{group}"
     try:
         return RateLimitState(
             minute=_count(bucket, per_minute, 60, now),

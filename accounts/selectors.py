@@ -1,6 +1,8 @@
 """Reads for accounts."""
 
-from accounts.models import API_KEY_PREFIX, KEY_ID_LENGTH, KEY_SECRET_LENGTH, ApiKey
+from django.conf import settings
+
+from accounts.models import API_KEY_PREFIX, KEY_ID_LENGTH, KEY_SECRET_LENGTH, ApiKey, PlanRequest
 
 _KEY_LENGTH = len(API_KEY_PREFIX) + KEY_ID_LENGTH + KEY_SECRET_LENGTH
 
@@ -25,3 +27,24 @@ def active_api_key_for(full_key: str) -> ApiKey | None:
 
 def api_keys_of(user):
     return ApiKey.objects.filter(user=user).order_by("-created_at")
+
+
+# Sign-up modes (VISIONERA_SIGNUP).
+SIGNUP_OPEN, SIGNUP_VERIFY, SIGNUP_CLOSED = "open", "verify", "closed"
+
+
+def signup_mode() -> str:
+    return settings.VISIONERA_SIGNUP
+
+
+def self_service_plans() -> bool:
+    return settings.VISIONERA_SELF_SERVICE_PLANS
+
+
+def may_create_api_keys(user) -> bool:
+    """With sign-up verification, an unverified account creates no keys."""
+    return signup_mode() != SIGNUP_VERIFY or user.email_verified
+
+
+def open_plan_request_of(user):
+    return PlanRequest.objects.open().filter(user=user).select_related("plan").first()

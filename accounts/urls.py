@@ -7,8 +7,12 @@ urlpatterns = [
     path("", views.landing, name="landing"),
     path("api-docs/", views.api_docs, name="api-docs"),
     path("plans/", views.plans, name="plans"),
-    # Accounts: sign-up and log-in are rate-limited per IP; log-out is POST only.
+    # Accounts: sign-up is rate-limited per IP, log-in and password reset per IP and per
+    # email (accounts.throttles); log-out is POST only.
     path("accounts/signup/", views.signup, name="signup"),
+    path("accounts/verify/<str:uidb64>/<str:token>/", views.verify_email_view,
+         name="verify-email"),
+    path("accounts/verify/resend/", views.resend_verification, name="verify-email-resend"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
@@ -23,11 +27,7 @@ urlpatterns = [
     ),
     path(
         "accounts/password/reset/",
-        auth_views.PasswordResetView.as_view(
-            template_name="auth/password_reset.html",
-            email_template_name="auth/password_reset_email.txt",
-            subject_template_name="auth/password_reset_subject.txt",
-        ),
+        views.PasswordResetView.as_view(),
         name="password_reset",
     ),
     path(
@@ -54,4 +54,6 @@ urlpatterns = [
     path("dashboard/keys/", views.api_keys, name="api-keys"),
     path("dashboard/keys/<str:key_id>/revoke/", views.api_key_revoke, name="api-key-revoke"),
     path("dashboard/plan/", views.plan, name="plan"),
+    path("dashboard/plan/request/", views.plan_request, name="plan-request"),
+    path("dashboard/account/delete/", views.account_delete, name="account-delete"),
 ]

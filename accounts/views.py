@@ -5,10 +5,9 @@ Every dashboard query is scoped to `request.user`: one account never sees anothe
 
 import logging
 from datetime import timedelta
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
@@ -16,20 +15,51 @@ from django.db.models.functions import TruncDate, TruncMinute
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.decorators import method_decorator
-from django.views.decorators.http import require_http_methods
-from django_ratelimit.decorators import ratelimit
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.forms import ApiKeyCreateForm, PlanChangeForm, SignUpForm
+from accounts.forms import (
+    AccountDeleteForm,
+    ApiKeyCreateForm,
+    PlanChangeForm,
+    PlanRequestForm,
+    SignUpForm,
+)
 from accounts.groups import ALL_GROUPS, DEFAULT_RATE_LIMITS
 from accounts.models import ApiKey, Plan, UsageRecord
-from accounts.selectors import api_keys_of
-from accounts.services import change_plan, issue_api_key, revoke_api_key
+from accounts.selectors import (
+    SIGNUP_CLOSED,
+    SIGNUP_VERIFY,
+    api_keys_of,
+    may_create_api_keys,
+    open_plan_request_of,
+    self_service_plans,
+    signup_mode,
+)
+from accounts.services import (
+    change_plan,
+    delete_account,
+    issue_api_key,
+    register_user,
+    request_plan_change,
+    revoke_api_key,
+    send_verification_email,
+    verify_email,
+)
+from accounts.throttles import (  # noqa: F401 - the rates are part of this module's API
+    ACCOUNT_DELETE_RATE,
+    LOGIN_RATE,
+    PLAN_REQUEST_RATE,
+    SIGNUP_RATE,
+    VERIFICATION_RESEND_RATE,
+    ratelimit_failing_open,
+    throttle_login,
+    throttle_password_reset,
+    throttle_signup,
+)
 
 logger = logging.getLogger(__name__)
 
-# Sign-up and log-in attempts per client IP (counted in the shared cache).
-SIGNUP_RATE = "10/h"
-LOGIN_RATE = "10/m"
 CHART_DAYS = 30
 RECENT_REQUESTS = 20
 
@@ -319,61 +349,95 @@ def _limited_response(request, template, context):
     return render(request, template, context, status=429)
 
 
-def ratelimit_failing_open(*, group, **options):
-    """django-ratelimit's decorator (sets `request.limited`), but a cache outage lets the
-    request through with a warning instead of a 500: RATELIMIT_FAIL_OPEN does not cover the
-    cache's connection errors. Exceptions raised by the view itself are not touched."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            reached = False
-
-            def reach_view(req, *a, **k):
-                nonlocal reached
-                reached = True
-                return view(req, *a, **k)
-
-            try:
-                return ratelimit(group=group, **options)(reach_view)(request, *args, **kwargs)
-            except Exception:  # noqa: BLE001 - only the limiter's own failure is caught
-                if reached:
-                    raise
-                logger.warning("Rate-limit cache unavailable for %s; letting it through", group,
-                               exc_info=True)
-                request.limited = False
-                return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorator
+def _base_url(request) -> str:
+    return request.build_absolute_uri("/").rstrip("/")
 
 
-@ratelimit_failing_open(group="accounts.signup", key="ip", rate=SIGNUP_RATE, method="POST",
-                        block=False)
+@throttle_signup
 @require_http_methods(["GET", "POST"])
 def signup(request):
+    """Self-service sign-up, as VISIONERA_SIGNUP says: open, verify (the default) or closed."""
     if request.user.is_authenticated:
         return redirect("dashboard")
+    mode = signup_mode()
+    if mode == SIGNUP_CLOSED:
+        # Staff create accounts (admin, `manage.py create_api_key`); nothing is created here.
+        status = 403 if request.method == "POST" else 200
+        return render(request, "registration/signup.html", {"closed": True}, status=status)
     form = SignUpForm(request.POST or None)
+    context = {"form": form, "verify": mode == SIGNUP_VERIFY}
     if request.method == "POST":
         if getattr(request, "limited", False):
-            return _limited_response(request, "registration/signup.html", {"form": form})
+            return _limited_response(request, "registration/signup.html", context)
         if form.is_valid():
-            user = form.save()  # the default plan (free) is set by User.save
+            user = register_user(
+                email=form.cleaned_data["email"], password=form.cleaned_data["password1"]
+            )
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, "Welcome to VisionEra! Create an API key to start.")
+            if mode == SIGNUP_VERIFY:
+                if send_verification_email(user=user, base_url=_base_url(request)):
+                    messages.success(
+                        request,
+                        f"Welcome to VisionEra! We sent a link to {user.email}: follow it to "
+                        "create API keys.",
+                    )
+                else:
+                    messages.error(request, "We could not send the confirmation link: send "
+                                            "it again from the API keys page.")
+            else:
+                messages.success(request, "Welcome to VisionEra! Create an API key to start.")
             return redirect("dashboard")
-    return render(request, "registration/signup.html", {"form": form})
+    return render(request, "registration/signup.html", context)
 
 
-@method_decorator(
-    ratelimit_failing_open(group="accounts.login", key="ip", rate=LOGIN_RATE, method="POST",
-                           block=False),
-    "dispatch",
-)
+@require_http_methods(["GET"])
+def verify_email_view(request, uidb64, token):
+    user = verify_email(uidb64=uidb64, token=token)
+    if user is None:
+        return render(request, "auth/verify_email_invalid.html", status=400)
+    messages.success(request, f"{user.email} is confirmed: you can create API keys now.")
+    return redirect("api-keys")
+
+
+@login_required
+@require_POST
+@ratelimit_failing_open(group="accounts.verification", key="user",
+                        rate=VERIFICATION_RESEND_RATE, method="POST", block=False)
+def resend_verification(request):
+    if request.user.email_verified:
+        return redirect("api-keys")
+    if getattr(request, "limited", False):
+        messages.error(request, "Too many links sent; try again in an hour.")
+        return redirect("api-keys")
+    if send_verification_email(user=request.user, base_url=_base_url(request)):
+        messages.success(request, f"We sent a new link to {request.user.email}.")
+    else:
+        messages.error(request, "We could not send the link; try again later.")
+    return redirect("api-keys")
+
+
+@method_decorator(throttle_login, "dispatch")
 class LoginView(auth_views.LoginView):
+    """Log-in, throttled per IP and per email (accounts.throttles); the admin's log-in
+    shares these counters."""
+
     redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        if getattr(request, "limited", False):
+            return _limited_response(
+                request, self.template_name, self.get_context_data(form=self.get_form())
+            )
+        return super().post(request, *args, **kwargs)
+
+
+@method_decorator(throttle_password_reset, "dispatch")
+class PasswordResetView(auth_views.PasswordResetView):
+    """Password reset, throttled per IP and per address: a form cannot become a mail cannon."""
+
+    template_name = "auth/password_reset.html"
+    email_template_name = "auth/password_reset_email.txt"
+    subject_template_name = "auth/password_reset_subject.txt"
 
     def post(self, request, *args, **kwargs):
         if getattr(request, "limited", False):
@@ -512,28 +576,54 @@ def dashboard(request):
     )
 
 
+NEW_KEY_SESSION_KEY = "accounts.new_api_key"
+
+
+def stash_new_key(request, api_key: ApiKey, full_key: str) -> None:
+    """Keep a new key for the one page that shows it, after the POST's redirect.
+
+    Server-side session data (never the messages cookie); popped by the page that shows
+    it, so a reload neither shows it again nor creates a second key."""
+    request.session[NEW_KEY_SESSION_KEY] = {"pk": api_key.pk, "full_key": full_key}
+
+
+def pop_new_key(request, queryset):
+    """The key stashed by stash_new_key (from `queryset`, e.g. the account's keys), once."""
+    stashed = request.session.pop(NEW_KEY_SESSION_KEY, None)
+    if not stashed:
+        return None
+    api_key = queryset.filter(pk=stashed.get("pk")).first()
+    if api_key is not None:
+        api_key.full_key = stashed.get("full_key", "")
+    return api_key
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def api_keys(request):
-    """List keys; POST creates one and shows it in this response only (it is never stored)."""
+    """List keys; POST creates one and redirects to this page, which shows it once."""
+    allowed = may_create_api_keys(request.user)
     form = ApiKeyCreateForm(request.POST or None)
-    new_key = None
     status = 200
     if request.method == "POST":
-        if form.is_valid():
-            new_key, full_key = issue_api_key(user=request.user, name=form.cleaned_data["name"])
-            new_key.full_key = full_key
-            form = ApiKeyCreateForm()
+        if not allowed:
+            status = 403
+        elif form.is_valid():
+            api_key, full_key = issue_api_key(user=request.user, name=form.cleaned_data["name"])
+            stash_new_key(request, api_key, full_key)
+            return redirect("api-keys")
         else:
             status = 400
+    new_key = pop_new_key(request, api_keys_of(request.user)) if request.method == "GET" else None
     response = render(
         request,
         "dashboard/keys.html",
-        {"form": form, "new_key": new_key, "keys": api_keys_of(request.user), "nav": "keys"},
+        {"form": form, "new_key": new_key, "keys": api_keys_of(request.user), "nav": "keys",
+         "may_create": allowed},
         status=status,
     )
-    if new_key is not None:
-        response["Cache-Control"] = "no-store"
+    # Never cached: the page may show a key, and the list must be current after a revoke.
+    response["Cache-Control"] = "no-store"
     return response
 
 
@@ -548,10 +638,32 @@ def api_key_revoke(request, key_id):
     return render(request, "dashboard/key_revoke.html", {"key": api_key, "nav": "keys"})
 
 
+def _plan_page(request, *, status=200, request_form=None):
+    return render(
+        request,
+        "dashboard/plan.html",
+        {
+            "plan_rows": _plan_rows(),
+            "groups": [(g, GROUP_LABELS[g]) for g in ALL_GROUPS],
+            "current": request.user.plan,
+            "self_service": self_service_plans(),
+            "open_request": open_plan_request_of(request.user),
+            "request_form": request_form or PlanRequestForm(),
+            "nav": "plan",
+        },
+        status=status,
+    )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def plan(request):
+    """Compare plans; switch at once only with VISIONERA_SELF_SERVICE_PLANS, otherwise a
+    plan is a staff decision (the account holder requests it)."""
     if request.method == "POST":
+        if not self_service_plans():
+            messages.error(request, "Plans are changed by staff: request an upgrade below.")
+            return _plan_page(request, status=403)
         form = PlanChangeForm(request.POST)
         if form.is_valid():
             new_plan = form.cleaned_data["plan"]
@@ -560,13 +672,53 @@ def plan(request):
                 messages.success(request, f"You are now on the {new_plan.display_name} plan.")
             return redirect("plan")
         messages.error(request, "Choose one of the plans below.")
-    return render(
-        request,
-        "dashboard/plan.html",
-        {
-            "plan_rows": _plan_rows(),
-            "groups": [(g, GROUP_LABELS[g]) for g in ALL_GROUPS],
-            "current": request.user.plan,
-            "nav": "plan",
-        },
+    return _plan_page(request)
+
+
+@login_required
+@require_POST
+@ratelimit_failing_open(group="accounts.plan_request", key="user", rate=PLAN_REQUEST_RATE,
+                        method="POST", block=False)
+def plan_request(request):
+    form = PlanRequestForm(request.POST)
+    if getattr(request, "limited", False):
+        messages.error(request, "Too many requests; staff have the last one.")
+        return _plan_page(request, status=429, request_form=form)
+    if not form.is_valid():
+        return _plan_page(request, status=400, request_form=form)
+    new_plan = form.cleaned_data["plan"]
+    if new_plan == request.user.plan:
+        messages.info(request, f"You are already on the {new_plan.display_name} plan.")
+        return redirect("plan")
+    request_plan_change(
+        user=request.user, plan=new_plan, message=form.cleaned_data["message"],
+        base_url=_base_url(request),
     )
+    messages.success(
+        request, f"Your request for the {new_plan.display_name} plan was sent to our staff."
+    )
+    return redirect("plan")
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+@ratelimit_failing_open(group="accounts.delete", key="user", rate=ACCOUNT_DELETE_RATE,
+                        method="POST", block=False)
+def account_delete(request):
+    """Delete the account and everything it owns, once the password is entered again."""
+    form = AccountDeleteForm(request.user, request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if getattr(request, "limited", False):
+            return _limited_response(request, "dashboard/account_delete.html",
+                                     {"form": form, "nav": "account"})
+        if form.is_valid():
+            email = request.user.email
+            delete_account(user=request.user)
+            logout(request)
+            messages.success(request, f"The account {email} and all its data are deleted.")
+            return redirect("landing")
+        status = 400
+    return render(request, "dashboard/account_delete.html", {"form": form, "nav": "account"},
+                  status=status)

@@ -52,8 +52,18 @@ def max_attempts() -> int:
     return max(1, int(settings.VIDEO_JOB_MAX_ATTEMPTS))
 
 
-def job_file_path(job: VideoJob) -> Path:
-    return Path(settings.MEDIA_ROOT) / job.file_path
+def job_file_path(job: VideoJob) -> Path | None:
+    """The job's video, always inside MEDIA_ROOT: None for no path, an absolute one, or one
+    that resolves (through `..` or a symlink) outside it. The one place a job's file is
+    resolved, so no read or delete can reach a file elsewhere."""
+    if not job.file_path:
+        return None
+    root = Path(settings.MEDIA_ROOT).resolve()
+    path = (root / job.file_path).resolve()
+    if Path(job.file_path).is_absolute() or not path.is_relative_to(root) or path == root:
+        logger.warning("Video job %s: file_path outside MEDIA_ROOT ignored", job.pk)
+        return None
+    return path
 
 
 def _relative_media_path(path: Path) -> str:
@@ -245,7 +255,7 @@ def run_job(*, job_id) -> str:
         # A re-run (retry, crash recovery, duplicate message) starts from a clean slate.
         VideoDetection.objects.filter(job_id=job.pk).delete()
         path = job_file_path(job)
-        if not path.exists():
+        if path is None or not path.exists():
             raise FileNotFoundError("the uploaded video is missing from MEDIA_ROOT")
         result = pipeline.analyze(
             path,

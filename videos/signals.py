@@ -4,9 +4,6 @@ A post_delete handler rather than code in delete_job: deleting an account (or an
 else that cascades to its jobs) must not leave videos behind in MEDIA_ROOT.
 """
 
-from pathlib import Path
-
-from django.conf import settings
 from django.db import transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
@@ -17,8 +14,10 @@ from visionera.api.uploads import remove_file
 
 @receiver(post_delete, sender=VideoJob, dispatch_uid="videos.remove_video_file")
 def remove_video_file(sender, instance: VideoJob, **kwargs) -> None:
-    if not instance.file_path:
+    from videos.services import job_file_path  # resolved there, inside MEDIA_ROOT only
+
+    path = job_file_path(instance)
+    if path is None:
         return
-    path = Path(settings.MEDIA_ROOT) / instance.file_path
     # After commit: a rolled-back delete keeps its file; outside a transaction, at once.
     transaction.on_commit(lambda: remove_file(path))

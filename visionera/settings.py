@@ -11,13 +11,27 @@ import environ
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+if not env.bool("VISIONERA_IGNORE_DOTENV", default=False):  # tests of the bare environment
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-# A development-only fallback; production must set SECRET_KEY. The "django-insecure-" prefix
-# is what makes `check --deploy` flag it (security.W009) when it was forgotten.
+# The development fallback below is public (it is in the repository): anyone could forge
+# sessions and password-reset links with it. It is used only with DEBUG on; with DEBUG off
+# the process refuses to start without a real secret (`make run` writes one into .env).
 _DEV_SECRET = "dev-insecure-visionera-secret-change-me-0123456789abcdef"  # noqa: S105
-SECRET_KEY = env.str("SECRET_KEY", default=f"django-insecure-{_DEV_SECRET}")
+_DEV_SECRETS = {_DEV_SECRET, f"django-insecure-{_DEV_SECRET}"}
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY or SECRET_KEY in _DEV_SECRETS:
+    if not DEBUG:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set (or is the public development value) and DEBUG is off. "
+            "Set SECRET_KEY in the environment or in .env beside manage.py; generate one with: "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        )
+    # The "django-insecure-" prefix makes `check --deploy` flag it (security.W009).
+    SECRET_KEY = f"django-insecure-{_DEV_SECRET}"
 # API keys are HMAC'd with their own secret so that rotating SECRET_KEY (sessions) does not
 # invalidate every integrator's key, and vice versa. (Without either set, the development
 # secret keeps the digests of keys already issued on a development machine.)
@@ -218,8 +232,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
-SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG and SECURE_SSL_REDIRECT)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Secure whenever DEBUG is off; `make run` (plain HTTP on loopback) sets both to false.
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
@@ -295,4 +310,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
     "drf_spectacular.hooks.postprocess_schema_enums",
     "visionera.api.schema.close_response_objects",
+# ---------------------------------------------------------------------------------------
+# Accounts and plans (issue 10): who may sign up, who changes plans. docs/HARDENING.md.
+# ---------------------------------------------------------------------------------------
+# open: anyone signs up and uses the API at once; verify: the link mailed at sign-up must be
+# followed before API keys can be created; closed: only staff create accounts (admin, CLI).
+VISIONERA_SIGNUP = env.str("VISIONERA_SIGNUP", default="verify").strip().lower()
+if VISIONERA_SIGNUP not in ("open", "verify", "closed"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        f"VISIONERA_SIGNUP={VISIONERA_SIGNUP!r}: use open, verify or closed"
+    )
+# Plans are changed by staff in the admin; account holders request an upgrade. True lets
+# account holders switch plans themselves (internal deployments without billing).
+VISIONERA_SELF_SERVICE_PLANS = env.bool("VISIONERA_SELF_SERVICE_PLANS", default=False)
+# The playground's session counts only for accounts allowed to use the API (verified ones
+# under VISIONERA_SIGNUP=verify), like keys.
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
+    "accounts.authentication.ApiKeyAuthentication",
+    "accounts.authentication.VerifiedSessionAuthentication",
 ]

@@ -107,6 +107,13 @@ def sign_up(page, base, email):
     page.get_by_label("Password confirmation").fill(PASSWORD)
     page.get_by_role("button", name="Sign up").click()
     page.wait_for_url(base + "/dashboard/")
+    # VISIONERA_SIGNUP=verify (the default): follow the mailed link before creating keys.
+    from django.core import mail
+
+    link = next(line for line in mail.outbox[-1].body.splitlines() if "/accounts/verify/" in line)
+    page.goto(link.strip())
+    page.wait_for_url(base + "/dashboard/keys/")
+    page.goto(base + "/dashboard/")
 
 
 def test_sign_up_key_call_usage_playground_revoke(page, live_server):

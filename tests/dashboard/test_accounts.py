@@ -134,3 +134,49 @@ def test_signup_and_login_fail_open_with_the_cache_down(settings, caplog):
     assert response.status_code == 302
     assert User.objects.filter(email="new@example.com").exists()
     assert "Rate-limit cache unavailable" in caplog.text
+
+
+def test_login_is_rate_limited_per_email_from_many_addresses(client):
+    from accounts.throttles import LOGIN_RATE_PER_EMAIL
+
+    User.objects.create_user(email="me@example.com", password=PASSWORD)
+    limit = int(LOGIN_RATE_PER_EMAIL.split("/")[0])
+    for n in range(limit):
+        response = client.post("/accounts/login/", {"username": "ME@example.com",
+                                                    "password": f"guess-{n}"},
+                               REMOTE_ADDR=f"198.51.100.{n + 1}")
+        assert response.status_code == 200, n
+    response = client.post("/accounts/login/", {"username": "me@example.com",
+                                                "password": PASSWORD},
+                           REMOTE_ADDR="203.0.113.7")
+    assert response.status_code == 429
+    assert client.get("/dashboard/").status_code == 302
+
+
+def test_password_reset_is_throttled_per_ip(client):
+    from accounts.throttles import PASSWORD_RESET_RATE
+
+    limit = int(PASSWORD_RESET_RATE.split("/")[0])
+    for n in range(limit):
+        User.objects.create_user(email=f"r{n}@example.com", password=PASSWORD)
+        assert client.post("/accounts/password/reset/",
+                           {"email": f"r{n}@example.com"}).status_code == 302
+    assert len(mail.outbox) == limit
+    User.objects.create_user(email="late@example.com", password=PASSWORD)
+    response = client.post("/accounts/password/reset/", {"email": "late@example.com"})
+    assert response.status_code == 429
+    assert "Too many reset requests" in response.content.decode()
+    assert len(mail.outbox) == limit  # no mail for the refused request
+
+
+def test_password_reset_mails_per_address_are_limited(client):
+    from accounts.throttles import PASSWORD_RESET_RATE_PER_EMAIL
+
+    User.objects.create_user(email="victim@example.com", password=PASSWORD)
+    limit = int(PASSWORD_RESET_RATE_PER_EMAIL.split("/")[0])
+    for n in range(limit + 3):  # a different client address each time
+        response = client.post("/accounts/password/reset/", {"email": "Victim@Example.com"},
+                               REMOTE_ADDR=f"198.51.100.{n + 1}")
+        assert response.status_code == (302 if n < limit else 429), n
+    assert len(mail.outbox) == limit
+    assert {tuple(message.to) for message in mail.outbox} == {("victim@example.com",)}

@@ -2,6 +2,7 @@
 rate-limited sign-in, and an account's deletion taking its data with it."""
 
 import hmac
+import json
 import logging
 import os
 import re
@@ -208,18 +209,79 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
     assert "no issues" in done.stdout + done.stderr
 
 
-def test_check_deploy_flags_the_development_defaults(tmp_path):
-    env = {
-        key: value for key, value in os.environ.items()
-        if key not in ("SECRET_KEY", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS")
-    }
-    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'deploy.sqlite3'}"
+def _without(*names):
+    return {key: value for key, value in os.environ.items() if key not in names}
+
+
+def _settings_in_a_subprocess(env, *names, tmp_path):
+    """Import the project's settings in a fresh process; print the named values as JSON."""
+    env = {**env, "DJANGO_SETTINGS_MODULE": "visionera.settings",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'settings.sqlite3'}"}
+    code = (
+        "import json, django; django.setup(); from django.conf import settings; "
+        f"print(json.dumps({{n: getattr(settings, n) for n in {list(names)!r}}}))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+
+
+@pytest.mark.parametrize("secret", [None, "", "django-insecure-dev-insecure-visionera-secret"
+                                    "-change-me-0123456789abcdef"])
+def test_debug_off_refuses_to_start_without_a_real_secret_key(tmp_path, secret):
+    env = _without("SECRET_KEY", "DEBUG")
+    if secret is not None:
+        env["SECRET_KEY"] = secret
+    env["DEBUG"] = "false"
+    env["VISIONERA_IGNORE_DOTENV"] = "true"  # the .env `make run` wrote must not supply one
+    done = _settings_in_a_subprocess(env, "SECRET_KEY", tmp_path=tmp_path)
+    assert done.returncode != 0
+    assert "django.core.exceptions.ImproperlyConfigured: SECRET_KEY is not set" in done.stderr
+    assert "secrets.token_urlsafe(50)" in done.stderr  # how to generate one
+    assert done.stdout == ""
+
+
+def test_debug_on_still_starts_on_the_development_secret_flagged_by_check_deploy(tmp_path):
+    env = {**_without("SECRET_KEY", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS"),
+           "DEBUG": "true", "VISIONERA_IGNORE_DOTENV": "true",
+           "DJANGO_SETTINGS_MODULE": "visionera.settings",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}"}
     done = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120,
     )
     assert done.returncode != 0
     assert "security.W009" in done.stderr + done.stdout  # the development SECRET_KEY
+
+
+def test_cookies_are_secure_whenever_debug_is_off(tmp_path):
+    names = ("SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE")
+    base = {**_without(*names, "DEBUG", "SECURE_SSL_REDIRECT"), "SECRET_KEY":
+            secrets.token_urlsafe(50), "VISIONERA_IGNORE_DOTENV": "true"}
+    off = _settings_in_a_subprocess({**base, "DEBUG": "false"}, *names, tmp_path=tmp_path)
+    assert off.returncode == 0, off.stderr
+    assert json.loads(off.stdout) == {"SESSION_COOKIE_SECURE": True, "CSRF_COOKIE_SECURE": True}
+    # What `make run` says for plain HTTP on loopback.
+    loopback = _settings_in_a_subprocess(
+        {**base, "DEBUG": "false", "SESSION_COOKIE_SECURE": "false",
+         "CSRF_COOKIE_SECURE": "false"}, *names, tmp_path=tmp_path)
+    assert json.loads(loopback.stdout) == {"SESSION_COOKIE_SECURE": False,
+                                           "CSRF_COOKIE_SECURE": False}
+
+
+def test_the_cookies_a_login_sets_carry_secure(db, settings):
+    from accounts.models import User
+
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = True
+    User.objects.create_user(email="cookie@example.com", password="a-Long-unusual-passw0rd")
+    client = Client()
+    client.get("/accounts/login/")
+    response = client.post("/accounts/login/", {"username": "cookie@example.com",
+                                                "password": "a-Long-unusual-passw0rd"})
+    assert response.status_code == 302
+    assert response.cookies["sessionid"]["secure"] is True
+    assert client.cookies["csrftoken"]["secure"] is True
 
 
 # --------------------------------------------------------------------------- sign-in
@@ -312,3 +374,45 @@ def test_deleting_an_account_deletes_its_kept_enrolment_photos(
     with django_capture_on_commit_callbacks(execute=True):
         client.user.delete()
     assert not photos[0].exists()
+
+
+# --------------------------------------------------------------------------- video file paths
+
+
+@pytest.mark.parametrize("hostile", ["absolute", "../victim.txt", "videos/../../victim.txt",
+                                     "symlink", "", "."])
+def test_a_job_file_path_outside_media_root_is_never_deleted(
+    make_client, media_root, tmp_path, hostile, django_capture_on_commit_callbacks
+):
+    from videos.models import VideoJob
+    from videos.services import discard_video_file, job_file_path
+
+    victim = tmp_path / "victim.txt"  # beside MEDIA_ROOT (tmp_path/media), not inside it
+    victim.write_text("not yours")
+    Path(media_root).mkdir(parents=True, exist_ok=True)
+    file_path = {"absolute": str(victim), "symlink": "link.mp4"}.get(hostile, hostile)
+    if hostile == "symlink":
+        (Path(media_root) / "link.mp4").symlink_to(victim)
+    job = VideoJob.objects.create(owner=make_client("pro").user, file_path=file_path)
+
+    assert job_file_path(job) is None
+    discard_video_file(job_id=job.pk)  # what a finished job does with its upload
+    with django_capture_on_commit_callbacks(execute=True):
+        job.delete()  # what deleting the job or its account does
+    assert victim.read_text() == "not yours"
+    assert Path(media_root).is_dir()
+
+
+def test_a_job_file_path_inside_media_root_is_resolved_there(make_client, media_root,
+                                                             django_capture_on_commit_callbacks):
+    from videos.models import VideoJob
+    from videos.services import job_file_path
+
+    video = Path(media_root) / "videos" / "clip.mp4"
+    video.parent.mkdir(parents=True, exist_ok=True)
+    video.write_bytes(b"\x00")
+    job = VideoJob.objects.create(owner=make_client("pro").user, file_path="videos/clip.mp4")
+    assert job_file_path(job) == video.resolve()
+    with django_capture_on_commit_callbacks(execute=True):
+        job.delete()
+    assert not video.exists()

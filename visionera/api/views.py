@@ -55,7 +55,7 @@ class EndpointView(APIView):
         request._request.visionera_usage = (request.user, api_key, self.endpoint_group)
         per_minute, per_second = self.plan.limits_for(self.endpoint_group)
         state = ratelimit.hit(
-            key_id=api_key.key_id if api_key is not None else f"user-{request.user.pk}",
+            account_id=request.user.pk,  # every key and the playground share the account's
             group=self.endpoint_group,
             per_minute=per_minute,
             per_second=per_second,

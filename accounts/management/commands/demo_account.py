@@ -11,8 +11,16 @@ DEMO_KEY_NAME = "demo (make run)"
 class Command(BaseCommand):
     help = "Create the demo account (pro plan) and print a fresh demo API key."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--url", default="http://127.0.0.1:8000",
+            help="where the server will listen, for the printed links (make run passes its "
+                 "HOST and PORT)",
+        )
+
     @transaction.atomic
-    def handle(self, *args, **options):
+    def handle(self, *args, url, **options):
+        base = url.rstrip("/")
         user, created = get_or_create_user(email=DEMO_EMAIL, plan_name="pro")
         if created:
             user.set_password(DEMO_PASSWORD)
@@ -26,13 +34,11 @@ class Command(BaseCommand):
                 [
                     "",
                     "VisionEra demo account",
-                    "  dashboard: http://127.0.0.1:8000/dashboard/"
-                    f"  ({DEMO_EMAIL} / {DEMO_PASSWORD})",
-                    "  API docs:  http://127.0.0.1:8000/docs/",
+                    f"  dashboard: {base}/dashboard/  ({DEMO_EMAIL} / {DEMO_PASSWORD})",
+                    f"  API docs:  {base}/docs/",
                     f"  API key:   {full_key}",
                     "  try:      curl -H 'X-API-Key: " + full_key + "' \\",
-                    "              -F source=@a.jpg -F target=@b.jpg"
-                    " http://127.0.0.1:8000/api/faces/compare",
+                    f"              -F source=@a.jpg -F target=@b.jpg {base}/api/faces/compare",
                     "",
                 ]
             )
