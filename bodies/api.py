@@ -9,6 +9,7 @@ from bodies import services
 from visionera.api.fields import ImageUploadField
 from visionera.api.serializers import BoxSerializer
 from visionera.api.views import EndpointView
+from visionera.detection import AUTO_TILING_MIN_SIDE, TILING_MODES
 
 
 class BodyAnalyzeApi(EndpointView):
@@ -19,6 +20,14 @@ class BodyAnalyzeApi(EndpointView):
         image = ImageUploadField()
         min_confidence = serializers.FloatField(
             required=False, min_value=0.0, max_value=1.0, help_text="Drop weaker people."
+        )
+        tiling = serializers.ChoiceField(
+            choices=TILING_MODES,
+            required=False,
+            default="auto",
+            help_text="Also detect on overlapping full-resolution tiles, which finds small "
+            f"people in large photos (slower); auto does so for images at least "
+            f"{AUTO_TILING_MIN_SIDE} px on their longer side.",
         )
 
     class OutputSerializer(serializers.Serializer):
@@ -49,5 +58,9 @@ class BodyAnalyzeApi(EndpointView):
     def post(self, request):
         data = self.validated(self.InputSerializer)
         return Response(
-            services.analyze_bodies(image=data["image"], min_confidence=data.get("min_confidence"))
+            services.analyze_bodies(
+                image=data["image"],
+                min_confidence=data.get("min_confidence"),
+                tiling=data["tiling"],
+            )
         )

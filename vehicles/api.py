@@ -6,9 +6,11 @@ from rest_framework.response import Response
 
 from accounts import groups
 from vehicles import services
+from vehicles.engine import COLOURS
 from visionera.api.fields import ImageUploadField
 from visionera.api.serializers import BoxSerializer
 from visionera.api.views import EndpointView
+from visionera.detection import AUTO_TILING_MIN_SIDE, TILING_MODES
 
 
 class VehicleDetectApi(EndpointView):
@@ -23,6 +25,14 @@ class VehicleDetectApi(EndpointView):
         plates = serializers.BooleanField(
             required=False, default=False, help_text="Read licence plates (slower)."
         )
+        tiling = serializers.ChoiceField(
+            choices=TILING_MODES,
+            required=False,
+            default="auto",
+            help_text="Also detect on overlapping full-resolution tiles, which finds small "
+            f"vehicles in large photos (slower); auto does so for images at least "
+            f"{AUTO_TILING_MIN_SIDE} px on their longer side.",
+        )
 
     class OutputSerializer(serializers.Serializer):
         vehicles = inline_serializer(
@@ -33,6 +43,14 @@ class VehicleDetectApi(EndpointView):
                 ),
                 "confidence": serializers.FloatField(),
                 "box": BoxSerializer(),
+                "colour": inline_serializer(
+                    "VehicleColour",
+                    {
+                        "name": serializers.ChoiceField(choices=list(COLOURS)),
+                        "confidence": serializers.FloatField(),
+                    },
+                    required=False,
+                ),
                 "plate": inline_serializer(
                     "Plate",
                     {
@@ -58,5 +76,6 @@ class VehicleDetectApi(EndpointView):
                 image=data["image"],
                 min_confidence=data.get("min_confidence"),
                 plates=data["plates"],
+                tiling=data["tiling"],
             )
         )

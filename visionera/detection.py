@@ -141,6 +141,7 @@ TILE_OVERLAP = 0.25
 # "auto" tiles when the image's longer side is at least this many model inputs: below it
 # a tile would be barely larger than what the whole-image pass already sees.
 AUTO_TILING_MIN_SCALE = 2.0
+AUTO_TILING_MIN_SIDE = int(AUTO_TILING_MIN_SCALE * INPUT_SIZE)  # 832 px
 # Cost bound: at most this many tiles (each costs one more detector pass, ~60 ms on one
 # core); larger images get proportionally larger tiles instead of more of them.
 MAX_TILES = 12
@@ -156,6 +157,10 @@ SMALL_OBJECT_INPUT_PIXELS = 48
 # passes are one object, and above which a tile's box lies inside a large object.
 SAME_OBJECT_OVERLAP = 0.5
 CONTAINED_OVERLAP = 0.8
+# A box is a group box when at least two smaller boxes of its class each have this share
+# of their area inside it (kite.jpg: a father and his child boxed together, 0.5 and 0.86).
+GROUP_MEMBER_OVERLAP = 0.45
+DISTINCT_MEMBERS_IOU = 0.3
 
 
 def should_tile(width: int, height: int, tiling: str = "auto") -> bool:
@@ -163,7 +168,7 @@ def should_tile(width: int, height: int, tiling: str = "auto") -> bool:
     if tiling not in TILING_MODES:
         raise ValueError(f"tiling must be one of {', '.join(TILING_MODES)}")
     if tiling == "auto":
-        return max(width, height) >= AUTO_TILING_MIN_SCALE * INPUT_SIZE
+        return max(width, height) >= AUTO_TILING_MIN_SIDE
     return tiling == "on"
 
 
@@ -312,23 +317,30 @@ def _merge_tiles(rgb: np.ndarray, classes: np.ndarray, min_confidence: float, wh
 
 
 def _group_boxes(corners: np.ndarray, class_ids: np.ndarray) -> set[int]:
-    """Boxes that hold two or more other boxes of their class: one box around a group.
+    """Boxes around a group: two distinct boxes of their class lie mostly inside them.
 
     NanoDet sometimes boxes a parent and child, or two surfers, together as well as each
     one; once the finer tiles have found the members, the group box is not an object.
+    Members must be distinct from each other (IoU below DISTINCT_MEMBERS_IOU), so two or
+    three duplicate boxes of one person never remove one another.
     """
-    overlap = _intersection_over_smaller(corners, corners)
-    areas = np.prod(corners[:, 2:] - corners[:, :2], axis=1)
+    left = np.maximum(corners[:, None, 0], corners[None, :, 0])
+    top = np.maximum(corners[:, None, 1], corners[None, :, 1])
+    right = np.minimum(corners[:, None, 2], corners[None, :, 2])
+    bottom = np.minimum(corners[:, None, 3], corners[None, :, 3])
+    inter = np.maximum(right - left, 0) * np.maximum(bottom - top, 0)
+    areas = np.maximum(np.prod(corners[:, 2:] - corners[:, :2], axis=1), 1e-9)
+    iou = inter / (areas[:, None] + areas[None, :] - inter)
+    # inside[i, j]: the share of box j's area that lies inside box i.
+    inside = inter / areas[None, :]
+    candidate = (inside >= GROUP_MEMBER_OVERLAP) & (class_ids[:, None] == class_ids[None, :])
+    np.fill_diagonal(candidate, False)
     groups = set()
-    for index in range(len(corners)):
-        members = (
-            (class_ids == class_ids[index])
-            & (overlap[index] >= SAME_OBJECT_OVERLAP)
-            & (areas < areas[index])
-        )
-        members[index] = False
-        if members.sum() >= 2:
-            groups.add(index)
+    for index in np.nonzero(candidate.sum(axis=1) >= 2)[0]:
+        members = np.nonzero(candidate[index])[0]
+        between = iou[np.ix_(members, members)]
+        if (between[np.triu_indices(len(members), 1)] < DISTINCT_MEMBERS_IOU).any():
+            groups.add(int(index))
     return groups
 
 
