@@ -29,6 +29,8 @@ BGR_MEAN = np.array([103.53, 116.28, 123.675], dtype=np.float32)
 BGR_STD = np.array([57.375, 57.12, 58.395], dtype=np.float32)
 
 DEFAULT_MIN_CONFIDENCE = 0.35
+# Grey that pads an image to a square when its proportions are kept (YOLO's convention).
+PAD_VALUE = 114
 # Upstream NanoDet's NMS threshold; two boxes of one class overlapping more are one object.
 SAME_CLASS_IOU = 0.6
 # Candidates kept before NMS: far more than a photo holds, and bounds the NMS cost.
@@ -197,6 +199,7 @@ def detect_objects(
     *,
     labels: Iterable[str] | None = None,
     tiling: str = "auto",
+    keep_aspect: bool = False,
 ) -> list[Detection]:
     """COCO objects in an HxWx3 uint8 RGB image, best first.
 
@@ -205,13 +208,22 @@ def detect_objects(
     ``tiling`` ("auto", "on", "off"): besides the whole-image pass, also run the detector
     on overlapping tiles at full resolution, which finds small objects; "auto" does so
     when the image is at least AUTO_TILING_MIN_SCALE model inputs on its longer side.
+    ``keep_aspect`` pads the image to a square before the whole-image pass instead of
+    stretching it: objects keep their proportions (see vehicles.engine for why).
     """
     if not 0.0 <= min_confidence <= 1.0:
         raise ValueError("min_confidence must be in [0, 1]")
     rgb = as_rgb_array(image)
     height, width = rgb.shape[:2]
     classes = _class_indices(labels)
-    corners, scores, class_ids, class_scores = _detect_pass(rgb, classes, min_confidence)
+    if keep_aspect and width != height:
+        side = max(width, height)
+        padded = np.full((side, side, 3), PAD_VALUE, dtype=np.uint8)
+        padded[:height, :width] = rgb
+        corners, scores, class_ids, class_scores = _detect_pass(padded, classes, min_confidence)
+        corners = np.clip(corners, 0, [width, height, width, height]).astype(np.float32)
+    else:
+        corners, scores, class_ids, class_scores = _detect_pass(rgb, classes, min_confidence)
     if should_tile(width, height, tiling):
         corners, scores, class_ids, class_scores = _merge_tiles(
             rgb, classes, min_confidence, (corners, scores, class_ids, class_scores)

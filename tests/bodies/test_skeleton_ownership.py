@@ -51,9 +51,7 @@ def shared_skeleton(first: Person, second: Person, image_width: int) -> bool:
     tolerance = min(0.05 * image_width, 0.5 * min(first.box.width, second.box.width))
     a = {p.name: p for p in first.keypoints}
     b = {p.name: p for p in second.keypoints}
-    names = [
-        n for n in SHARED_NAMES if min(a[n].score, b[n].score) > CONFIDENT_KEYPOINT
-    ]
+    names = [n for n in SHARED_NAMES if min(a[n].score, b[n].score) > CONFIDENT_KEYPOINT]
     return bool(names) and all(
         np.hypot(a[n].x - b[n].x, a[n].y - b[n].y) < tolerance for n in names
     )

@@ -22,9 +22,7 @@ def kite():
 
 @pytest.fixture(scope="module")
 def kite_people(kite):
-    return {
-        mode: detect_objects(kite, labels=("person",), tiling=mode) for mode in ("off", "on")
-    }
+    return {mode: detect_objects(kite, labels=("person",), tiling=mode) for mode in ("off", "on")}
 
 
 def test_tiling_finds_more_of_the_small_people_on_the_beach(kite_people):
