@@ -232,6 +232,14 @@ def detect_objects(
         )
     if len(scores) == 0:
         return []
+    if len(scores) > MAX_CANDIDATES:  # tiles add up to MAX_CANDIDATES each
+        top = np.argsort(-scores, kind="stable")[:MAX_CANDIDATES]
+        corners, scores, class_ids, class_scores = (
+            corners[top],
+            scores[top],
+            class_ids[top],
+            class_scores[top],
+        )
     groups = _group_boxes(corners, class_ids)
     keep = [i for i in np.argsort(-scores, kind="stable") if i not in groups]
 
@@ -309,6 +317,10 @@ def _merge_tiles(rgb: np.ndarray, classes: np.ndarray, min_confidence: float, wh
     tile_scores = np.concatenate([p[1] for p in pieces])
     tile_ids = np.concatenate([p[2] for p in pieces])
     tile_class_scores = np.concatenate([p[3] for p in pieces])
+    if len(tile_scores) > MAX_CANDIDATES:
+        top = np.argsort(-tile_scores, kind="stable")[:MAX_CANDIDATES]
+        tile_corners, tile_scores = tile_corners[top], tile_scores[top]
+        tile_ids, tile_class_scores = tile_ids[top], tile_class_scores[top]
     # The same object seen by two overlapping tiles, once per tile.
     offsets = (tile_ids * (max(width, height) + 1.0))[:, np.newaxis]
     keep = non_max_suppression(tile_corners + offsets, tile_scores, SAME_CLASS_IOU)
@@ -383,7 +395,13 @@ def _detect_pass(
         cell_ids, class_ids = np.nonzero(scores >= max(min_confidence, 1e-6))
         if cell_ids.size == 0:
             continue
-        distances = _expected_distances(outputs[f"box_bins_stride{stride}"][0][cell_ids]) * stride
+        if cell_ids.size > MAX_CANDIDATES:  # a low threshold: decode only the best
+            best = np.argpartition(-scores[cell_ids, class_ids], MAX_CANDIDATES)[:MAX_CANDIDATES]
+            cell_ids, class_ids = cell_ids[best], class_ids[best]
+        # One box per cell, however many of its classes passed.
+        cells, per_cell = np.unique(cell_ids, return_inverse=True)
+        box_bins = outputs[f"box_bins_stride{stride}"][0][cells]
+        distances = _expected_distances(box_bins)[per_cell] * stride
         centre_x = (cell_ids % cells_per_row + 0.5) * stride
         centre_y = (cell_ids // cells_per_row + 0.5) * stride
         corners = np.stack(

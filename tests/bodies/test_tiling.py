@@ -96,3 +96,20 @@ def test_auto_mode_is_what_the_body_engine_does_by_default(kite, monkeypatch):
     passes.clear()
     analyze_bodies(kite, tiling="off")
     assert len(passes) == 1
+
+
+def test_a_zero_threshold_on_every_tile_stays_bounded(kite, monkeypatch):
+    """min_confidence=0 makes every cell of every class a candidate (284k per pass): each
+    pass decodes only its best MAX_CANDIDATES and the merge keeps MAX_CANDIDATES."""
+    decoded = []
+    real = visionera.detection._expected_distances
+    monkeypatch.setattr(
+        visionera.detection,
+        "_expected_distances",
+        lambda bins: decoded.append(len(bins)) or real(bins),
+    )
+    found = detect_objects(kite, 0.0, tiling="on")
+    assert len(found) <= visionera.detection.MAX_CANDIDATES
+    assert max(decoded) <= visionera.detection.MAX_CANDIDATES
+    people = analyze_bodies(kite, min_confidence=0.0, tiling="on")
+    assert len(people) == 50  # bodies.engine.MAX_PEOPLE
