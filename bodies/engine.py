@@ -139,13 +139,7 @@ def assign_skeletons(image: np.ndarray, boxes: Sequence[Box]) -> list[list[Keypo
     disowned = _disowned(skeletons, boxes)
     accepted = [i for i in range(len(boxes)) if i not in disowned]
     for index in sorted(disowned):
-        neighbours = [
-            (skeletons[other], boxes[other])
-            for other in accepted
-            if _overlap(_crop_box(boxes[index]), boxes[other]) > 0
-        ]
-        masked = _paint_out(rgb, neighbours)
-        retry = estimate_keypoints(masked, boxes[index])
+        retry = _estimate_without(rgb, boxes[index], [(skeletons[o], boxes[o]) for o in accepted])
         trial = [*skeletons]
         trial[index] = retry
         if index not in _disowned(trial, boxes, only=index, trusted=accepted):
@@ -157,6 +151,26 @@ def assign_skeletons(image: np.ndarray, boxes: Sequence[Box]) -> list[list[Keypo
                 for point in skeletons[index]
             ]
     return [_within_box(skeleton, box) for skeleton, box in zip(skeletons, boxes, strict=True)]
+
+
+def _estimate_without(
+    rgb: np.ndarray, box: Box, others: Sequence[tuple[Sequence[Keypoint], Box]]
+) -> list[Keypoint]:
+    """MoveNet's keypoints for ``box`` with the other people's skeletons painted out.
+
+    Only the region MoveNet's crop covers is copied and painted, not the whole image.
+    """
+    height, width = rgb.shape[:2]
+    region = _crop_box(box).clipped(width, height)
+    neighbours = [(skeleton, other) for skeleton, other in others if _overlap(region, other) > 0]
+    view = np.ascontiguousarray(rgb[region.y : region.bottom, region.x : region.right])
+    local = Box(box.x - region.x, box.y - region.y, box.width, box.height)
+    shifted = [
+        ([replace(p, x=p.x - region.x, y=p.y - region.y) for p in skeleton], other)
+        for skeleton, other in neighbours
+    ]
+    points = estimate_keypoints(_paint_out(view, shifted), local)
+    return [replace(p, x=p.x + region.x, y=p.y + region.y) for p in points]
 
 
 def _within_box(skeleton: Sequence[Keypoint], box: Box) -> list[Keypoint]:
