@@ -10,23 +10,9 @@ from tests.helpers import fixture_path, upload
 pytestmark = pytest.mark.django_db
 URL = "/api/body/analyze"
 COCO_KEYPOINTS = {
-    "nose",
-    "left_eye",
-    "right_eye",
-    "left_ear",
-    "right_ear",
-    "left_shoulder",
-    "right_shoulder",
-    "left_elbow",
-    "right_elbow",
-    "left_wrist",
-    "right_wrist",
-    "left_hip",
-    "right_hip",
-    "left_knee",
-    "right_knee",
-    "left_ankle",
-    "right_ankle",
+    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
+    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
+    "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
 }
 
 
@@ -44,8 +30,7 @@ def test_person_photo_has_a_person_with_17_named_keypoints(free_client):
     assert {point["name"] for point in person["keypoints"]} == COCO_KEYPOINTS
     box = person["box"]
     inside = [
-        point
-        for point in person["keypoints"]
+        point for point in person["keypoints"]
         if box["x"] - 20 <= point["x"] <= box["x"] + box["width"] + 20
         and box["y"] - 20 <= point["y"] <= box["y"] + box["height"] + 20
     ]

@@ -1,5 +1,6 @@
 """Body engine on real photos: packaged ones always, tests/fixtures."""
 
+
 import numpy as np
 import pytest
 import skimage.data
