@@ -8,6 +8,7 @@ from bodies import services
 from visionera.api.fields import ImageUploadField
 from visionera.api.serializers import BoxSerializer
 from visionera.api.views import EndpointView
+from visionera.detection import AUTO_TILING_MIN_SIDE, TILING_MODES
 
 
 class KeypointSerializer(serializers.Serializer):
@@ -33,6 +34,14 @@ class BodyAnalyzeApi(EndpointView):
         min_confidence = serializers.FloatField(
             required=False, min_value=0.0, max_value=1.0, help_text="Drop weaker people."
         )
+        tiling = serializers.ChoiceField(
+            choices=TILING_MODES,
+            required=False,
+            default="auto",
+            help_text="Also detect on overlapping full-resolution tiles, which finds small "
+            f"people in large photos (slower); auto does so for images at least "
+            f"{AUTO_TILING_MIN_SIDE} px on their longer side.",
+        )
 
     class OutputSerializer(serializers.Serializer):
         people = PersonSerializer(many=True)
@@ -45,6 +54,6 @@ class BodyAnalyzeApi(EndpointView):
     def post(self, request):
         data = self.validated(self.InputSerializer)
         result = services.analyze_bodies(
-            image=data["image"], min_confidence=data.get("min_confidence")
+            image=data["image"], min_confidence=data.get("min_confidence"), tiling=data["tiling"]
         )
         return self.render(self.OutputSerializer, result)

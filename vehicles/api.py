@@ -5,15 +5,22 @@ from rest_framework import serializers
 
 from accounts import groups
 from vehicles import services
+from vehicles.engine import COLOURS
 from visionera.api.fields import ImageUploadField
 from visionera.api.serializers import BoxSerializer
 from visionera.api.views import EndpointView
+from visionera.detection import AUTO_TILING_MIN_SIDE, TILING_MODES
 
 
 class PlateSerializer(serializers.Serializer):
     text = serializers.CharField()
     confidence = serializers.FloatField()
     box = BoxSerializer()
+
+
+class VehicleColourSerializer(serializers.Serializer):
+    name = serializers.ChoiceField(choices=list(COLOURS))
+    confidence = serializers.FloatField()
 
 
 class VehicleSerializer(serializers.Serializer):
@@ -24,6 +31,9 @@ class VehicleSerializer(serializers.Serializer):
     )
     confidence = serializers.FloatField()
     box = BoxSerializer()
+    colour = VehicleColourSerializer(
+        required=False, help_text="Cars, trucks, buses and trains: the dominant body colour."
+    )
     plate = PlateSerializer(required=False, help_text="Only with plates=true, where one was read.")
 
 
@@ -39,6 +49,14 @@ class VehicleDetectApi(EndpointView):
         plates = serializers.BooleanField(
             required=False, default=False, help_text="Read licence plates (slower)."
         )
+        tiling = serializers.ChoiceField(
+            choices=TILING_MODES,
+            required=False,
+            default="auto",
+            help_text="Also detect on overlapping full-resolution tiles, which finds small "
+            f"vehicles in large photos (slower); auto does so for images at least "
+            f"{AUTO_TILING_MIN_SIDE} px on their longer side.",
+        )
 
     class OutputSerializer(serializers.Serializer):
         vehicles = VehicleSerializer(many=True)
@@ -51,6 +69,9 @@ class VehicleDetectApi(EndpointView):
     def post(self, request):
         data = self.validated(self.InputSerializer)
         result = services.detect_vehicles(
-            image=data["image"], min_confidence=data.get("min_confidence"), plates=data["plates"]
+            image=data["image"],
+            min_confidence=data.get("min_confidence"),
+            plates=data["plates"],
+            tiling=data["tiling"],
         )
         return self.render(self.OutputSerializer, result)

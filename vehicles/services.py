@@ -6,23 +6,12 @@ from vehicles import engine
 from visionera.api.uploads import DecodedImage
 
 
-def detect_vehicles(*, image: DecodedImage, min_confidence: float | None, plates: bool) -> dict:
-    options = {"plates": plates}
+def detect_vehicles(
+    *, image: DecodedImage, min_confidence: float | None, plates: bool, tiling: str = "auto"
+) -> dict:
+    options = {"plates": plates, "tiling": tiling}
     if min_confidence is not None:
         options["min_confidence"] = min_confidence
     vehicles = engine.detect_vehicles(image.pixels, **options)
-    rendered = []
-    for vehicle in vehicles:
-        item = {
-            "type": vehicle.type,
-            "confidence": round(float(vehicle.confidence), 4),
-            "box": vehicle.box.as_dict(),
-        }
-        if plates and vehicle.plate is not None:
-            item["plate"] = {
-                "text": vehicle.plate.text,
-                "confidence": round(float(vehicle.plate.confidence), 4),
-                "box": vehicle.plate.box.as_dict(),
-            }
-        rendered.append(item)
+    rendered = [vehicle.as_dict() for vehicle in vehicles]
     return {"vehicles": rendered, "counts": dict(Counter(v["type"] for v in rendered))}

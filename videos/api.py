@@ -7,6 +7,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from accounts import groups
+from vehicles.engine import COLOURS
 from videos import selectors, services
 from videos.models import VideoDetection, VideoJob
 from videos.pipeline import FEATURES
@@ -109,9 +110,14 @@ class VideoJobPageSerializer(serializers.Serializer):
 
 class VideoKeypointSerializer(serializers.Serializer):
     name = serializers.CharField()
-    x = serializers.FloatField()
-    y = serializers.FloatField()
+    x = serializers.IntegerField()
+    y = serializers.IntegerField()
     score = serializers.FloatField()
+
+
+class VideoVehicleColourSerializer(serializers.Serializer):
+    name = serializers.ChoiceField(choices=list(COLOURS))
+    confidence = serializers.FloatField()
 
 
 class DetectionSerializer(serializers.Serializer):
@@ -125,6 +131,7 @@ class DetectionSerializer(serializers.Serializer):
     distance = serializers.FloatField(required=False, help_text="face: distance to that label")
     type = serializers.CharField(required=False, help_text="vehicle: car, truck, bus…")
     confidence = serializers.FloatField(required=False, help_text="vehicle or body")
+    colour = VideoVehicleColourSerializer(required=False, help_text="vehicle: body colour")
     keypoints = VideoKeypointSerializer(many=True, required=False, help_text="body: pose keypoints")
 
     def to_representation(self, detection):

@@ -20,12 +20,16 @@ import numpy as np
 from faces.engine import DEFAULT_THRESHOLD, get_face_engine
 from faces.index import DescriptorIndex
 from videos.tracking import FaceTracker, TrackedFace
+from visionera.detection import DEFAULT_MIN_CONFIDENCE, detect_objects
 from visionera.geometry import Box
 
 FEATURES = ("faces", "vehicles", "bodies")
 KIND_BY_FEATURE = {"faces": "face", "vehicles": "vehicle", "bodies": "body"}
 DETECTION_BATCH_SIZE = 500
 VEHICLE_MIN_CONFIDENCE = 0.5
+# Frames are not tiled: at 2 sampled frames a second a tiled 1080p frame would cost 13
+# detector passes instead of one.
+VIDEO_TILING = "off"
 
 
 class VideoDecodeError(Exception):
@@ -147,6 +151,11 @@ def _body_analyzer():
     return analyze_bodies
 
 
+def _without_box(item: dict) -> dict:
+    # A detection's box is stored in its own columns; the payload holds the rest.
+    return {key: value for key, value in item.items() if key != "box"}
+
+
 def _round(value, digits=4):
     return round(float(value), digits)
 
@@ -176,6 +185,12 @@ def analyze(
     face_engine = get_face_engine() if "faces" in features else None
     detect_vehicles = _vehicle_detector() if "vehicles" in features else None
     analyze_bodies = _body_analyzer() if "bodies" in features else None
+    # Vehicles and bodies both asked for: one detector pass per frame serves both.
+    shared_labels = None
+    if detect_vehicles is not None and analyze_bodies is not None:
+        from vehicles.engine import VEHICLE_TYPES
+
+        shared_labels = (*VEHICLE_TYPES, "person")
 
     tracker = FaceTracker()
     counts = Counter({feature: 0 for feature in features})
@@ -212,32 +227,36 @@ def analyze(
                 pending.append(Detection(timestamp_ms, "face", face.box, payload))
             counts["faces"] += len(faces)
             timings["faces"] += time.perf_counter() - tick
+        objects = None
+        if shared_labels is not None:
+            tick = time.perf_counter()
+            objects = detect_objects(
+                rgb,
+                min(vehicle_min_confidence, DEFAULT_MIN_CONFIDENCE),
+                labels=shared_labels,
+                tiling=VIDEO_TILING,
+            )
+            timings["objects"] += time.perf_counter() - tick
         if detect_vehicles is not None:
             tick = time.perf_counter()
-            vehicles = detect_vehicles(rgb, min_confidence=vehicle_min_confidence, plates=False)
+            vehicles = detect_vehicles(
+                rgb,
+                min_confidence=vehicle_min_confidence,
+                plates=False,
+                tiling=VIDEO_TILING,
+                detections=objects,
+            )
             for vehicle in vehicles:
-                vehicle_type = str(vehicle.type)
-                vehicle_types[vehicle_type] += 1
-                payload = {"type": vehicle_type, "confidence": _round(vehicle.confidence)}
+                vehicle_types[str(vehicle.type)] += 1
+                payload = _without_box(vehicle.as_dict())
                 pending.append(Detection(timestamp_ms, "vehicle", vehicle.box, payload))
             counts["vehicles"] += len(vehicles)
             timings["vehicles"] += time.perf_counter() - tick
         if analyze_bodies is not None:
             tick = time.perf_counter()
-            people = analyze_bodies(rgb)
+            people = analyze_bodies(rgb, tiling=VIDEO_TILING, detections=objects)
             for person in people:
-                payload = {
-                    "confidence": _round(person.confidence),
-                    "keypoints": [
-                        {
-                            "name": point.name,
-                            "x": _round(point.x, 1),
-                            "y": _round(point.y, 1),
-                            "score": _round(point.score, 3),
-                        }
-                        for point in (getattr(person, "keypoints", None) or ())
-                    ],
-                }
+                payload = _without_box(person.as_dict())
                 pending.append(Detection(timestamp_ms, "body", person.box, payload))
             counts["bodies"] += len(people)
             timings["bodies"] += time.perf_counter() - tick

@@ -310,6 +310,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
     "drf_spectacular.hooks.postprocess_schema_enums",
     "visionera.api.schema.close_response_objects",
+]
+
 # ---------------------------------------------------------------------------------------
 # Accounts and plans (issue 10): who may sign up, who changes plans. docs/HARDENING.md.
 # ---------------------------------------------------------------------------------------

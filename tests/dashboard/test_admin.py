@@ -68,6 +68,8 @@ def test_the_admin_sends_anonymous_visitors_to_its_login(client):
     response = client.get("/admin/accounts/apikey/")
     assert response.status_code == 302
     assert response["Location"] == "/admin/login/?next=/admin/accounts/apikey/"
+
+
 # --------------------------------------------------------------------------- keys created here
 
 
