@@ -106,8 +106,9 @@ DESCRIPTOR_BATCH = 16
 first layers) on a crowd photo while batching every face of a usual one."""
 
 DESCRIPTOR_BACKEND_ENV_VAR = "VISIONERA_DESCRIPTOR_BACKEND"
-"""``onnx`` (default) or ``dlib``: dlib's own ResNet code, kept only so benchmarks can
-measure today's engine against the previous one in the same run (bench/load.py)."""
+"""``onnx`` (default) or ``dlib``: the engine as it was before ONNX, dlib's own ResNet
+one chip at a time and no coarse pass, kept only so benchmarks can measure the current
+engine against it in the same run (bench/faces.py, bench/load.py). Not for production."""
 
 DESCRIPTOR_BACKENDS = ("onnx", "dlib")
 
@@ -310,6 +311,8 @@ class FaceEngine:
         coarse pass are neither returned nor counted.
         """
         image = _as_rgb(image)
+        # The dlib backend is the engine as it was before, a baseline: no coarse pass.
+        coarse_to_fine = coarse_to_fine and self.backend == "onnx"
         with self._models() as models:
             found = self._find_faces(models.detector, image, coarse_to_fine=coarse_to_fine)
             shapes = [self._shape_predictor(image, rectangle) for rectangle, _, _ in found]
