@@ -508,12 +508,17 @@ def _lift(rectangle: dlib.rectangle, levels: int) -> tuple[dlib.rectangle, int] 
         base = [_lround((corner - offset) / scale) for corner in corners]
         if base[2] - base[0] != DETECTOR_BOX_SIDE - 1 or base[3] - base[1] != DETECTOR_BOX_SIDE - 1:
             continue
-        if [_lround(value * scale + offset) for value in base] == list(corners):
-            total = _PYRAMID_RATIO ** (level + levels)
-            total_offset = 0.3 * (total - 1) / (_PYRAMID_RATIO - 1)
-            lifted = dlib.rectangle(*(_lround(value * total + total_offset) for value in base))
+        if [_lround(_point_up(value, level)) for value in base] == list(corners):
+            lifted = dlib.rectangle(*(_lround(_point_up(value, level + levels)) for value in base))
             return lifted, level + levels
     return None
+
+
+def _point_up(value: float, levels: int) -> float:
+    """pyramid_down<6>::point_up applied ``levels`` times, step by step as dlib does."""
+    for _ in range(levels):
+        value = value * _PYRAMID_RATIO + 0.3
+    return value
 
 
 def _to_original(
