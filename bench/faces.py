@@ -38,9 +38,13 @@ from PIL import Image, ImageOps
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
+import faces.engine as engine_module  # noqa: E402
 from faces.engine import (  # noqa: E402
+    CHIP_PADDING,
+    CHIP_SIZE,
     DEFAULT_THRESHOLD,
     DetectedFace,
+    FaceEngine,
     confidence_band,
     face_distance,
     face_models_dir,
@@ -103,14 +107,36 @@ class FaceRecognitionBaseline:
 
 
 def ours_sequential(image_a: np.ndarray, image_b: np.ndarray):
+    """What POST /api/faces/compare computes, one image after the other on one thread."""
     engine = get_face_engine()
-    faces_a = engine.detect(image_a, max_faces=1)
-    faces_b = engine.detect(image_b, max_faces=1)
+    faces_a = engine.detect(image_a, max_faces=1, coarse_to_fine=True)
+    faces_b = engine.detect(image_b, max_faces=1, coarse_to_fine=True)
     return _our_result(faces_a, faces_b)
 
 
 def ours_threaded(image_a: np.ndarray, image_b: np.ndarray):
-    faces_a, faces_b = get_face_engine().detect_many([image_a, image_b], max_faces=1)
+    """What the API really runs: both images at once (detect_many)."""
+    faces_a, faces_b = get_face_engine().detect_many(
+        [image_a, image_b], max_faces=1, coarse_to_fine=True
+    )
+    return _our_result(faces_a, faces_b)
+
+
+_previous_engine: FaceEngine | None = None
+
+
+def previous_engine() -> FaceEngine:
+    """The engine before issue 13 (dlib's ResNet, full scan only), a same-run baseline."""
+    global _previous_engine
+    if _previous_engine is None:
+        _previous_engine = FaceEngine(backend="dlib")
+    return _previous_engine
+
+
+def previous_sequential(image_a: np.ndarray, image_b: np.ndarray):
+    engine = previous_engine()
+    faces_a = engine.detect(image_a, max_faces=1, coarse_to_fine=True)  # ignored: no coarse
+    faces_b = engine.detect(image_b, max_faces=1, coarse_to_fine=True)
     return _our_result(faces_a, faces_b)
 
 
@@ -138,11 +164,17 @@ def bench_compare(repeats: int) -> None:
     # Warm both pipelines (and the engine's second model set used by detect_many).
     engine.detect_many([images["obama.jpg"], images["obama2.jpg"]])
     baseline.compare(images["obama_small.jpg"], images["obama_small.jpg"])
+    previous_sequential(images["obama_small.jpg"], images["obama_small.jpg"])
 
-    print("medians over repeats; wall ms (CPU ms); 2T = detect_many, both images at once")
-    print(f"{'pair':62s} {'baseline':>12s} {'ours':>12s} {'ours 2T':>8s}  decision")
+    print(
+        "medians over repeats; wall ms (CPU ms); before = this engine before ONNX and"
+        " coarse-to-fine; 2T = detect_many, both images at once"
+    )
+    print(
+        f"{'pair':62s} {'baseline':>12s} {'before':>12s} {'ours':>12s} {'ours 2T':>8s}  decision"
+    )
     medians: dict[str, list[float]] = {
-        key: [] for key in ("base", "base_cpu", "ours", "ours_cpu", "threaded")
+        key: [] for key in ("base", "base_cpu", "prev", "prev_cpu", "ours", "ours_cpu", "threaded")
     }
     identical = 0
     for name_a, name_b in PAIRS:
@@ -152,6 +184,9 @@ def bench_compare(repeats: int) -> None:
             wall, cpu, base = timed(baseline.compare, image_a, image_b)
             runs["base"].append(wall)
             runs["base_cpu"].append(cpu)
+            wall, cpu, _ = timed(previous_sequential, image_a, image_b)
+            runs["prev"].append(wall)
+            runs["prev_cpu"].append(cpu)
             wall, cpu, ours = timed(ours_sequential, image_a, image_b)
             runs["ours"].append(wall)
             runs["ours_cpu"].append(cpu)
@@ -166,6 +201,7 @@ def bench_compare(repeats: int) -> None:
         identical += base_match == ours_match
         print(
             f"{name_a + ' / ' + name_b:62s} {pair['base']:5.0f} ({pair['base_cpu']:4.0f})"
+            f" {pair['prev']:5.0f} ({pair['prev_cpu']:4.0f})"
             f" {pair['ours']:5.0f} ({pair['ours_cpu']:4.0f}) {pair['threaded']:8.0f}"
             f"  {'match' if base_match else 'no   '} d={_describe(base)}"
             f" | {'match' if ours_match else 'no   '} d={_describe(ours)}"
@@ -179,12 +215,17 @@ def bench_compare(repeats: int) -> None:
     ratios = [b / o for b, o in zip(medians["base_cpu"], medians["ours_cpu"], strict=True)]
     print()
     print(
-        f"median over pairs, wall: baseline {overall['base']:.0f} ms, ours {overall['ours']:.0f} ms"
+        f"median over pairs, wall: baseline {overall['base']:.0f} ms, before"
+        f" {overall['prev']:.0f} ms, ours {overall['ours']:.0f} ms"
         f" sequential, {overall['threaded']:.0f} ms with detect_many"
     )
     print(
-        f"median over pairs, CPU:  baseline {overall['base_cpu']:.0f} ms,"
-        f" ours {overall['ours_cpu']:.0f} ms"
+        f"median over pairs, CPU:  baseline {overall['base_cpu']:.0f} ms, before"
+        f" {overall['prev_cpu']:.0f} ms, ours {overall['ours_cpu']:.0f} ms"
+    )
+    print(
+        f"ours vs before: {overall['prev'] / overall['ours']:.1f}x wall sequential,"
+        f" {overall['prev_cpu'] / overall['ours_cpu']:.1f}x CPU"
     )
     print(
         f"speed-up: {overall['base'] / overall['ours']:.1f}x wall sequential,"
@@ -215,6 +256,139 @@ def bench_phone_sized_upload(baseline: FaceRecognitionBaseline, images, repeats:
         f" {base_cpu / ours_cpu:.1f}x CPU; d = {_describe(base_runs[0][2])}"
         f" | {_describe(ours_runs[0][2])}"
     )
+
+
+def _on_one_core():
+    """Pin this process to one core (restored by the caller) and return the old set."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    previous = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {sorted(previous)[0]})
+    return previous
+
+
+def _fixture_chips() -> list[np.ndarray]:
+    engine = get_face_engine()
+    chips = []
+    for path in sorted(FIXTURES.rglob("*")):
+        if path.suffix.lower() not in {".jpg", ".jpeg", ".png"}:
+            continue
+        image = load(str(path.relative_to(FIXTURES)))
+        for face in engine.detect(image, descriptors=False):
+            parts = [dlib.point(point.x, point.y) for point in face.landmarks]
+            box = face.box
+            shape = dlib.full_object_detection(
+                dlib.rectangle(box.x, box.y, box.right - 1, box.bottom - 1), parts
+            )
+            chips.append(dlib.get_face_chip(image, shape, size=CHIP_SIZE, padding=CHIP_PADDING))
+    return chips
+
+
+def bench_descriptor(repeats: int) -> None:
+    """The descriptor alone, ms per face on one core: dlib's code, ONNX one chip and batched."""
+    chips = _fixture_chips()
+    dlib_encoder = previous_engine()._idle_models.get()
+    previous_engine()._idle_models.put(dlib_encoder)
+    engine = get_face_engine()
+    previous = _on_one_core()
+    try:
+        engine.compute_descriptors(chips[:2])  # warm
+        runs = {key: [] for key in ("dlib", "onnx", "onnx_batch")}
+        cpu = {key: [] for key in runs}
+        for _ in range(repeats):
+            for chip in chips[:8]:
+                wall, used, _ = timed(dlib_encoder.encoder.compute_face_descriptor, chip)
+                runs["dlib"].append(wall)
+                cpu["dlib"].append(used)
+                wall, used, _ = timed(engine.compute_descriptors, [chip])
+                runs["onnx"].append(wall)
+                cpu["onnx"].append(used)
+            wall, used, _ = timed(engine.compute_descriptors, chips)
+            runs["onnx_batch"].append(wall / len(chips))
+            cpu["onnx_batch"].append(used / len(chips))
+    finally:
+        if previous is not None:
+            os.sched_setaffinity(0, previous)
+    for title, figures in (("wall", runs), ("CPU", cpu)):
+        dlib_ms, onnx_ms, batch_ms = (
+            statistics.median(figures[key]) * 1000 for key in ("dlib", "onnx", "onnx_batch")
+        )
+        print(
+            f"descriptor, one core, median {title} ms per face ({len(chips)} fixture chips):"
+            f" dlib {dlib_ms:.1f}, ONNX one chip {onnx_ms:.1f} ({dlib_ms / onnx_ms:.1f}x),"
+            f" ONNX batch of {len(chips)} {batch_ms:.1f} ({dlib_ms / batch_ms:.1f}x)"
+        )
+
+
+def bench_stages(images: dict[str, np.ndarray], repeats: int) -> None:
+    """Where a compare's time goes, per image, one core: median ms over the PAIRS' photos."""
+    engine = get_face_engine()
+    detector = dlib.get_frontal_face_detector()
+    predictor = engine._shape_predictor
+    names = sorted(set(itertools.chain(*PAIRS)))
+    stages: dict[str, list[float]] = {
+        key: [] for key in ("resize", "coarse pass", "full scan", "landmarks+chip", "descriptor")
+    }
+    coarse_settled = 0
+    previous = _on_one_core()
+    try:
+        for name in names:
+            image = images[name]
+            height, width = image.shape[:2]
+            factor = min(2.0, engine_module.DETECTION_SIDE / max(height, width))
+            per = {key: [] for key in stages}
+            for _ in range(repeats):
+                clock = time.perf_counter()
+                grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+                scan = cv2.resize(grey, (round(width * factor), round(height * factor)))
+                per["resize"].append(time.perf_counter() - clock)
+                clock = time.perf_counter()
+                coarse = scan
+                for _ in range(engine_module.COARSE_PYRAMID_LEVELS):
+                    coarse = engine_module._PYRAMID(coarse)
+                detector.run(coarse, 0, 0.0)
+                per["coarse pass"].append(time.perf_counter() - clock)
+                clock = time.perf_counter()
+                rectangles, _, _ = detector.run(scan, 0, 0.0)
+                per["full scan"].append(time.perf_counter() - clock)
+                if not rectangles:
+                    continue
+                clock = time.perf_counter()
+                rectangle = rectangles[0]
+                rectangle = dlib.rectangle(
+                    round(rectangle.left() / factor), round(rectangle.top() / factor),
+                    round(rectangle.right() / factor), round(rectangle.bottom() / factor),
+                )
+                shape = predictor(image, rectangle)
+                chip = dlib.get_face_chip(image, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
+                per["landmarks+chip"].append(time.perf_counter() - clock)
+                clock = time.perf_counter()
+                engine.compute_descriptors([chip])
+                per["descriptor"].append(time.perf_counter() - clock)
+            for key, values in per.items():
+                if values:
+                    stages[key].append(statistics.median(values) * 1000)
+            settled = []
+            original = engine_module._coarse_answer_is_decisive
+
+            def recording(found, factor, settled=settled, original=original):
+                settled.append(original(found, factor))
+                return settled[-1]
+
+            engine_module._coarse_answer_is_decisive = recording
+            try:
+                engine.detect(image, max_faces=1, coarse_to_fine=True)
+            finally:
+                engine_module._coarse_answer_is_decisive = original
+            coarse_settled += bool(settled and settled[0])
+    finally:
+        if previous is not None:
+            os.sched_setaffinity(0, previous)
+    print(
+        f"stages of one image, one core, median ms over {len(names)} photos: "
+        + ", ".join(f"{key} {statistics.median(values):.1f}" for key, values in stages.items())
+    )
+    print(f"coarse pass settled {coarse_settled} of {len(names)} photos (the rest: full scan too)")
 
 
 def gil_probe(image: np.ndarray) -> None:
@@ -261,9 +435,11 @@ def gil_probe(image: np.ndarray) -> None:
     idle = spins_per_second(lambda: time.sleep(0.3))
     hog = spins_per_second(lambda: detector(grey, 1))
     resnet = spins_per_second(lambda: [encoder.compute_face_descriptor(chip) for _ in range(4)])
+    onnx = spins_per_second(lambda: [engine.compute_descriptors([chip]) for _ in range(20)])
     print(
-        f"GIL: a Python thread keeps {hog / idle:.0%} of its speed during HOG detection and"
-        f" {resnet / idle:.0%} during the ResNet descriptor"
+        f"GIL: a Python thread keeps {hog / idle:.0%} of its speed during HOG detection,"
+        f" {resnet / idle:.0%} during dlib's ResNet descriptor and {onnx / idle:.0%} during"
+        " the ONNX Runtime one"
     )
 
 
@@ -397,6 +573,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--distances", action="store_true")
     parser.add_argument("--no-compare", action="store_true", help="skip the timing part")
+    parser.add_argument(
+        "--no-stages", action="store_true", help="skip the descriptor and per-stage timings"
+    )
     arguments = parser.parse_args()
     if not FIXTURES.is_dir():
         sys.exit(f"{FIXTURES} is absent: the repository lost its fixture photos")
@@ -407,6 +586,9 @@ def main() -> None:
     )
     if not arguments.no_compare:
         bench_compare(arguments.repeats)
+    if not arguments.no_stages:
+        bench_descriptor(arguments.repeats)
+        bench_stages({name: load(name) for name in set(itertools.chain(*PAIRS))}, arguments.repeats)
     if arguments.distances:
         print()
         bench_distances()

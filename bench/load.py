@@ -9,9 +9,17 @@ Without --url it starts gunicorn (tools/liveserver.py: its own database, migrate
 enterprise key whose rate limits are lifted so the figure is the server's, not the plan's),
 enrols the fixture gallery (tests/fixtures/faces/gallery) into one collection, then runs
 `--concurrency` client threads, each sending compare (obama.jpg vs obama2.jpg) and search
-(probes/obama1.jpg) alternately, for `--duration` seconds (at most 600 s and 200 000
-requests). It prints, per operation and overall: requests, status counts, p50/p99 latency,
-throughput, and the zero-5xx check (exit status 1 when any 5xx or transport error was seen).
+(probes/obama1.jpg) alternately (`--ops` picks others), for `--duration` seconds (at most
+600 s and 200 000 requests). It prints, per operation and overall: requests, status counts,
+p50/p99 latency, throughput, and the zero-5xx check (exit status 1 when any 5xx or
+transport error was seen).
+
+`--baseline` measures the face engine as it was before ONNX (VISIONERA_DESCRIPTOR_BACKEND
+=dlib: dlib's ResNet, no coarse-to-fine) in the same run, before and after ours, with the
+same server settings, and prints throughput ratios:
+
+    .venv/bin/python bench/load.py --baseline --ops compare --duration 60 --workers 2 \
+        --threads 1 --concurrency 4
 """
 
 from __future__ import annotations
@@ -183,6 +191,49 @@ def print_summary(summary: dict, *, wall: float, label: str) -> None:
           "transport errors)")
 
 
+BASELINE_ENV = {"VISIONERA_DESCRIPTOR_BACKEND": "dlib"}
+"""The face engine as it was before issue 13 (dlib's ResNet, no coarse pass): baseline only."""
+
+
+def serve_and_measure(args, duration: float, ops: tuple[str, ...], extra_env: dict | None,
+                      label: str) -> tuple[dict, float, bool]:
+    """Start a server (or use --url), warm it, run the load; (summary, wall, log clean)."""
+    server = None
+    if args.url:
+        url, key = args.url.rstrip("/"), args.key
+    else:
+        cache_url = "locmemcache://"
+        if args.cache == "redis":
+            flush_redis_db(REDIS_DB)
+            cache_url = f"redis://127.0.0.1:6379/{REDIS_DB}"
+        server = LiveServer(
+            cache_url=cache_url, database=args.database, workers=args.workers,
+            threads=args.threads, extra_env=extra_env,
+        )
+        server.__enter__()
+        server.set_rate_limits("enterprise", UNLIMITED)
+        url, key = server.url, server.create_api_key("enterprise")
+    try:
+        collection = args.collection or enrol_gallery(url, key)
+        # One request of each kind first, so every worker's model loading is not the figure.
+        run_load(url, key, collection, duration=min(10.0, duration),
+                 concurrency=max(args.workers * args.threads, 2), ops=ops)
+        started = time.monotonic()
+        recorder = run_load(url, key, collection, duration=duration,
+                            concurrency=args.concurrency, ops=ops)
+        wall = time.monotonic() - started
+        summary = summarise(recorder.rows, wall)
+        print_summary(summary, wall=wall, label=label)
+        clean = True
+        if server is not None and "Traceback" in server.log():
+            print("server log has tracebacks:\n" + server.log()[-3000:])
+            clean = False
+        return summary, wall, clean
+    finally:
+        if server is not None:
+            server.__exit__(None, None, None)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="a running server (loopback only); default: start one")
@@ -194,14 +245,18 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--cache", choices=("locmem", "redis"), default="locmem")
+    parser.add_argument("--ops", default="compare,search",
+                        help="comma list of compare, search, list (default compare,search)")
+    parser.add_argument("--baseline", action="store_true",
+                        help="also measure the pre-ONNX face engine (VISIONERA_DESCRIPTOR_BACKEND"
+                             "=dlib) in the same run, before and after ours, and print ratios")
     parser.add_argument("--json", help="also write the summary here")
     args = parser.parse_args(argv)
     if not (FACES / "obama.jpg").exists():
         print(f"needs the fixture photos in {FACES}", file=sys.stderr)
         return 2
     duration = min(args.duration, MAX_DURATION)
-
-    server = None
+    ops = tuple(op.strip() for op in args.ops.split(",") if op.strip())
     if args.url:
         if urlparse(args.url).hostname not in LOOPBACK:
             print("refusing: --url must be a loopback address", file=sys.stderr)
@@ -209,47 +264,46 @@ def main(argv=None) -> int:
         if not args.key:
             print("--url needs --key", file=sys.stderr)
             return 2
-        url, key = args.url.rstrip("/"), args.key
+        if args.baseline:
+            print("--baseline starts its own servers; it cannot be used with --url",
+                  file=sys.stderr)
+            return 2
         served_by = "an existing server (workers/threads: see its command line)"
     else:
-        cache_url = "locmemcache://"
-        if args.cache == "redis":
-            flush_redis_db(REDIS_DB)
-            cache_url = f"redis://127.0.0.1:6379/{REDIS_DB}"
-        server = LiveServer(
-            cache_url=cache_url, database=args.database, workers=args.workers,
-            threads=args.threads,
-        )
-        server.__enter__()
-        server.set_rate_limits("enterprise", UNLIMITED)
-        url, key = server.url, server.create_api_key("enterprise")
         served_by = (
             f"gunicorn --workers {args.workers} --threads {args.threads} "
             f"(database {args.database}, cache {args.cache})"
         )
-    try:
-        collection = args.collection or enrol_gallery(url, key)
-        # One request of each kind first, so every worker's model loading is not the figure.
-        run_load(url, key, collection, duration=min(10.0, duration),
-                 concurrency=max(args.workers * args.threads, 2))
-        print(f"load: {args.concurrency} clients, {duration:.0f} s, compare + search, "
-              f"served by {served_by}")
-        started = time.monotonic()
-        recorder = run_load(url, key, collection, duration=duration, concurrency=args.concurrency)
-        wall = time.monotonic() - started
-        summary = summarise(recorder.rows, wall)
-        print_summary(summary, wall=wall, label="measured")
-        if args.json:
-            Path(args.json).write_text(json.dumps(
-                {"served_by": served_by, "concurrency": args.concurrency, "wall_s": wall,
-                 "summary": summary}, indent=2))
-        if server is not None and "Traceback" in server.log():
-            print("server log has tracebacks:\n" + server.log()[-3000:])
-        bad = summary["all"]["server_errors"] + summary["all"]["transport_errors"]
-        return 1 if bad else 0
-    finally:
-        if server is not None:
-            server.__exit__(None, None, None)
+    print(f"load: {args.concurrency} clients, {duration:.0f} s, {' + '.join(ops)}, "
+          f"served by {served_by}")
+    results = {}
+    clean = True
+    # Baseline before and after ours, so a change in background load shows as a gap
+    # between the two baseline runs instead of skewing the ratio unseen.
+    plan = [("baseline", BASELINE_ENV), ("ours", None), ("baseline again", BASELINE_ENV)]
+    for label, extra_env in plan if args.baseline else [("measured", None)]:
+        summary, wall, log_clean = serve_and_measure(args, duration, ops, extra_env, label)
+        results[label] = {"summary": summary, "wall_s": wall}
+        clean = clean and log_clean
+    if args.baseline:
+        print("\nthroughput, ours / pre-ONNX engine (same run, same settings):")
+        for op in (*ops, "all"):
+            ours = results["ours"]["summary"][op]["throughput_rps"]
+            bases = [results[name]["summary"][op]["throughput_rps"]
+                     for name in ("baseline", "baseline again")]
+            base = statistics.fmean(bases)
+            print(f"  {op:<8} {ours:6.2f} req/s vs {bases[0]:.2f} / {bases[1]:.2f} req/s:"
+                  f" {ours / base:.2f}x;  p50 {results['ours']['summary'][op]['p50_ms']} ms vs"
+                  f" {results['baseline']['summary'][op]['p50_ms']} ms")
+    if args.json:
+        Path(args.json).write_text(json.dumps(
+            {"served_by": served_by, "concurrency": args.concurrency, "ops": ops,
+             "results": results}, indent=2))
+    bad = sum(
+        result["summary"]["all"]["server_errors"] + result["summary"]["all"]["transport_errors"]
+        for result in results.values()
+    )
+    return 1 if bad or not clean else 0
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Face detection, alignment and 128-d descriptors on top of dlib.
+"""Face detection, alignment and 128-d descriptors: dlib's models, the ResNet on ONNX Runtime.
 
 Framework-free on purpose: API views, video workers, benchmarks and tests share it.
 Arrays in (H×W×3 uint8 RGB), dataclasses out, boxes in pixels of the array handed in.
@@ -9,10 +9,17 @@ Pipeline, chosen for speed without changing match decisions (see docs/PERFORMANC
    magnified more than 2× (what face_recognition's default ``upsample=1`` does on the
    full image). Big photos are shrunk, so detection costs the same on a 12 MP upload as
    on a 1 MP one; small photos are magnified so faces down to ~40 px are still found.
+   Callers that want only the largest face (compare, enrolment) may ask for
+   ``coarse_to_fine``: the detector's pyramid from level ``COARSE_PYRAMID_LEVELS`` up
+   first (a quarter of the work), the full scan only when a different largest face
+   could come out of it (docs/FACES.md has the argument).
 2. Boxes mapped back to original pixels; 5-point landmarks on the original image.
-3. The 150×150 aligned chip is cut from the original image, so the descriptor sees
-   full-resolution pixels, and the ResNet descriptor (the dominant cost, ~75 ms per
-   face) is computed only for the faces the caller asks for.
+3. The 150×150 aligned chip is cut from the original image by dlib (``get_face_chip``),
+   so the descriptor sees full-resolution pixels, and dlib's ResNet turns the chips of
+   one image into descriptors in one ONNX Runtime call (models/dlib-face-recognition-
+   resnet-v1.onnx, converted from dlib's own weights by tools/dlib_resnet_to_onnx.py;
+   within 2e-6 of dlib's ``compute_face_descriptor``, ~12 ms a face on one core where
+   dlib's BLAS-less build takes ~70 ms). Only the faces the caller asks for get one.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ import dlib
 import numpy as np
 
 from visionera.geometry import Box
+from visionera.modelstore import load_onnx_session, onnx_threads
 
 DEFAULT_THRESHOLD = 0.6
 """dlib's own operating point: 99.38 % on LFW at Euclidean distance 0.6."""
@@ -62,6 +70,47 @@ face between two pyramid scales can score far lower (obama_and_biden's third fac
 0.05 when scanned at 1024 px). The false alarms seen (a round mission patch on a
 space suit) score 0.01–0.2; raise this to trade recall for fewer of them.
 """
+
+COARSE_PYRAMID_LEVELS = 4
+"""Pyramid levels the coarse pass of ``coarse_to_fine`` skips (see :meth:`FaceEngine.detect`).
+
+dlib's HOG detector scans an image pyramid, each level 5/6 the size of the one before,
+and reports a face at the level where it fills the detection window: a 73 px box at
+level 0, ×1.2 a level. Handed the ``DETECTION_SIDE`` scan already shrunk 4 times by the
+same ``pyramid_down(6)``, it computes exactly the full scan's levels 4 and up (same
+features, same scores, boxes mapped back exactly by :func:`_lift`) from (25/36)⁴ ≈ 23 %
+of the pixels.
+"""
+
+COARSE_DECISIVE_LEVELS = 1
+"""Levels above the coarse pass's lowest that its largest face must have been found at
+(level ≥ 5: boxes ≥ 180 px at the 1280 px scale) for the full scan to be skipped.
+
+Every face the coarse pass cannot see is at level 3 or below, so at most a 125 px box:
+smaller. The extra level is for dlib's non-maximum suppression, which may replace a
+box by an overlapping one a level lower that scores higher: the coarse pass sees level 4,
+so that replacement happens there exactly as in the full scan; boxes of level 3 and
+below are ≥ 1.44× smaller in side than the pick and overlap it by IoU ≤ 0.48.
+"""
+
+DETECTOR_BOX_SIDE = 73
+"""Side (inclusive, as dlib counts) of the box dlib's frontal detector reports at pyramid
+level 0: every fixture detection is this square mapped up a whole number of levels."""
+
+_PYRAMID = dlib.pyramid_down(6)
+_PYRAMID_RATIO = 6 / 5
+
+DESCRIPTOR_MODEL = "dlib-face-recognition-resnet-v1.onnx"
+DESCRIPTOR_BATCH = 16
+"""Chips per ONNX Runtime call; bounds the activations' memory (~0.7 MB a chip in the
+first layers) on a crowd photo while batching every face of a usual one."""
+
+DESCRIPTOR_BACKEND_ENV_VAR = "VISIONERA_DESCRIPTOR_BACKEND"
+"""``onnx`` (default) or ``dlib``: the engine as it was before ONNX, dlib's own ResNet
+one chip at a time and no coarse pass, kept only so benchmarks can measure the current
+engine against it in the same run (bench/faces.py, bench/load.py). Not for production."""
+
+DESCRIPTOR_BACKENDS = ("onnx", "dlib")
 
 CHIP_SIZE = 150
 CHIP_PADDING = 0.25
@@ -156,18 +205,33 @@ def face_models_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "models"
 
 
-class _DlibModels:
-    """The models one thread may use at a time.
+def descriptor_backend() -> str:
+    """The descriptor backend named by ``VISIONERA_DESCRIPTOR_BACKEND`` (default ``onnx``)."""
+    raw = os.environ.get(DESCRIPTOR_BACKEND_ENV_VAR, "").strip().lower() or "onnx"
+    if raw not in DESCRIPTOR_BACKENDS:
+        raise ValueError(
+            f"{DESCRIPTOR_BACKEND_ENV_VAR} must be one of {', '.join(DESCRIPTOR_BACKENDS)}, "
+            f"got {raw!r}"
+        )
+    return raw
 
-    dlib's HOG scanner and ResNet keep per-call working buffers inside the object, so
-    concurrent calls on one instance are unsafe; the shape predictor is stateless and
-    shared.
+
+class _DlibModels:
+    """The dlib models one thread may use at a time.
+
+    dlib's HOG scanner (and its ResNet) keep per-call working buffers inside the object,
+    so concurrent calls on one instance are unsafe; the shape predictor is stateless and
+    shared. dlib's ResNet is loaded only for the ``dlib`` descriptor backend.
     """
 
-    def __init__(self, models_dir: Path) -> None:
+    def __init__(self, models_dir: Path, *, with_encoder: bool) -> None:
         self.detector = dlib.get_frontal_face_detector()
-        self.encoder = dlib.face_recognition_model_v1(
-            str(models_dir / "dlib_face_recognition_resnet_model_v1.dat")
+        self.encoder = (
+            dlib.face_recognition_model_v1(
+                str(models_dir / "dlib_face_recognition_resnet_model_v1.dat")
+            )
+            if with_encoder
+            else None
         )
 
 
@@ -177,69 +241,137 @@ class FaceEngine:
     Obtain the process-wide instance with :func:`get_face_engine`.
     """
 
-    def __init__(self, models_dir: Path | None = None, *, workers: int | None = None) -> None:
+    def __init__(
+        self,
+        models_dir: Path | None = None,
+        *,
+        workers: int | None = None,
+        backend: str | None = None,
+        descriptor_threads: int | None = None,
+    ) -> None:
+        """``backend`` defaults to :func:`descriptor_backend`; ``descriptor_threads`` (ONNX
+        Runtime intra-op threads) to ``VISIONERA_ONNX_THREADS``, 1 unless set: web
+        workers scale by processes and requests, not by threads inside one descriptor."""
         self._models_dir = models_dir or face_models_dir()
+        self.backend = backend or descriptor_backend()
+        if self.backend not in DESCRIPTOR_BACKENDS:
+            raise ValueError(f"unknown descriptor backend {self.backend!r}")
         self._shape_predictor = dlib.shape_predictor(
             str(self._models_dir / "shape_predictor_5_face_landmarks.dat")
         )
+        self._session = None
+        if self.backend == "onnx":
+            # One session per process, shared by every thread (``run`` is thread-safe).
+            self._session = load_onnx_session(
+                DESCRIPTOR_MODEL,
+                intra_op_threads=descriptor_threads or onnx_threads(),
+            )
         # A pool rather than thread-locals: web servers may start a thread per request,
-        # and a thread-local ResNet would be reloaded (~0.2 s, 22 MB) on each of them.
-        # The pool grows to the peak concurrency and is reused from then on.
+        # and thread-local models would be reloaded on each of them. The pool grows to
+        # the peak concurrency and is reused from then on.
         self._idle_models: queue.SimpleQueue[_DlibModels] = queue.SimpleQueue()
-        self._idle_models.put(_DlibModels(self._models_dir))
+        self._idle_models.put(self._new_models())
         # detect_many's calling thread works too, so one core is already taken.
         self._workers = workers or max(1, min(4, os.cpu_count() or 1) - 1)
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()
+
+    def _new_models(self) -> _DlibModels:
+        return _DlibModels(self._models_dir, with_encoder=self.backend == "dlib")
 
     @contextmanager
     def _models(self) -> Iterator[_DlibModels]:
         try:
             models = self._idle_models.get_nowait()
         except queue.Empty:
-            models = _DlibModels(self._models_dir)
+            models = self._new_models()
         try:
             yield models
         finally:
             self._idle_models.put(models)
 
     def detect(
-        self, image: np.ndarray, *, descriptors: bool = True, max_faces: int | None = None
+        self,
+        image: np.ndarray,
+        *,
+        descriptors: bool = True,
+        max_faces: int | None = None,
+        coarse_to_fine: bool = False,
     ) -> list[DetectedFace]:
         """Every face in ``image``, largest first.
 
         All faces are returned so callers can report how many there were; only the
         ``max_faces`` largest get a descriptor (None means all of them).
+
+        ``coarse_to_fine`` is for callers that use the largest face only: the scan image
+        is first searched for faces of pyramid level ``COARSE_PYRAMID_LEVELS`` and up
+        (boxes ≥ 150 px at the 1280 px scale), and in full only when the largest face
+        found is not decisively the largest (:func:`_coarse_answer_is_decisive`). The
+        largest face and its box are then the full scan's, but faces too small for the
+        coarse pass are neither returned nor counted.
         """
         image = _as_rgb(image)
+        # The dlib backend is the engine as it was before, a baseline: no coarse pass.
+        coarse_to_fine = coarse_to_fine and self.backend == "onnx"
         with self._models() as models:
-            found = self._find_faces(models.detector, image)
-            faces = []
-            for rank, (rectangle, box, score) in enumerate(found):
-                shape = self._shape_predictor(image, rectangle)
-                chip = dlib.get_face_chip(image, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
-                wanted = descriptors and (max_faces is None or rank < max_faces)
-                descriptor = None
-                if wanted:
-                    descriptor = np.asarray(
-                        models.encoder.compute_face_descriptor(chip), dtype=np.float32
-                    )
-                faces.append(
-                    DetectedFace(
-                        box=box,
-                        landmarks=tuple(
-                            Landmark(name, point.x, point.y)
-                            for name, point in zip(LANDMARK_NAMES, shape.parts(), strict=True)
-                        ),
-                        detection_score=score,
-                        quality=_quality(box, chip),
-                        descriptor=descriptor,
-                    )
+            found = self._find_faces(models.detector, image, coarse_to_fine=coarse_to_fine)
+            shapes = [self._shape_predictor(image, rectangle) for rectangle, _, _ in found]
+            chips = [
+                dlib.get_face_chip(image, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
+                for shape in shapes
+            ]
+            wanted = 0 if not descriptors else len(found) if max_faces is None else max_faces
+            wanted = min(wanted, len(found))
+            if self.backend == "dlib":
+                computed = [
+                    np.asarray(models.encoder.compute_face_descriptor(chip), dtype=np.float32)
+                    for chip in chips[:wanted]
+                ]
+        if self.backend == "onnx":
+            computed = list(self.compute_descriptors(chips[:wanted]))
+        faces = []
+        for rank, ((_, box, score), shape, chip) in enumerate(
+            zip(found, shapes, chips, strict=True)
+        ):
+            faces.append(
+                DetectedFace(
+                    box=box,
+                    landmarks=tuple(
+                        Landmark(name, point.x, point.y)
+                        for name, point in zip(LANDMARK_NAMES, shape.parts(), strict=True)
+                    ),
+                    detection_score=score,
+                    quality=_quality(box, chip),
+                    descriptor=computed[rank] if rank < wanted else None,
                 )
+            )
         return faces
 
+    def compute_descriptors(self, chips: Sequence[np.ndarray]) -> np.ndarray:
+        """128-d descriptors (N×128 float32) of aligned 150×150 RGB chips from
+        ``dlib.get_face_chip``, up to ``DESCRIPTOR_BATCH`` chips per ONNX Runtime call.
+
+        Equal to dlib's ``compute_face_descriptor(chip)`` (no jitter) to within 2e-6.
+        """
+        if not chips:
+            return np.zeros((0, DESCRIPTOR_SIZE), np.float32)
+        if self._session is None:
+            with self._models() as models:
+                return np.stack(
+                    [
+                        np.asarray(models.encoder.compute_face_descriptor(chip), np.float32)
+                        for chip in chips
+                    ]
+                )
+        batches = [
+            self._session.run(None, {"chips": np.stack(chips[start : start + DESCRIPTOR_BATCH])})[0]
+            for start in range(0, len(chips), DESCRIPTOR_BATCH)
+        ]
+        return np.concatenate(batches).astype(np.float32, copy=False)
+
     def largest_face(self, image: np.ndarray, *, descriptor: bool = True) -> DetectedFace | None:
-        faces = self.detect(image, descriptors=descriptor, max_faces=1)
+        """The largest face, found coarse-to-fine (see :meth:`detect`), or None."""
+        faces = self.detect(image, descriptors=descriptor, max_faces=1, coarse_to_fine=True)
         return faces[0] if faces else None
 
     def detect_many(
@@ -248,6 +380,7 @@ class FaceEngine:
         *,
         descriptors: bool = True,
         max_faces: int | None = None,
+        coarse_to_fine: bool = False,
     ) -> list[list[DetectedFace]]:
         """:meth:`detect` for several images, in parallel on a small shared pool.
 
@@ -269,7 +402,10 @@ class FaceEngine:
                     return
                 try:
                     results[index] = self.detect(
-                        images[index], descriptors=descriptors, max_faces=max_faces
+                        images[index],
+                        descriptors=descriptors,
+                        max_faces=max_faces,
+                        coarse_to_fine=coarse_to_fine,
                     )
                 except BaseException:
                     failed.set()
@@ -297,7 +433,7 @@ class FaceEngine:
             return self._executor
 
     def _find_faces(
-        self, detector: dlib.fhog_object_detector, image: np.ndarray
+        self, detector: dlib.fhog_object_detector, image: np.ndarray, *, coarse_to_fine: bool
     ) -> list[tuple[dlib.rectangle, Box, float]]:
         """Detections as (rectangle for dlib on the original, clipped Box, score)."""
         height, width = image.shape[:2]
@@ -309,18 +445,99 @@ class FaceEngine:
             interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR
             size = (max(1, round(width * factor)), max(1, round(height * factor)))
             scan = cv2.resize(grey, size, interpolation=interpolation)
+        if coarse_to_fine:
+            coarse = scan
+            for _ in range(COARSE_PYRAMID_LEVELS):
+                coarse = _PYRAMID(coarse)
+            rectangles, scores, _ = detector.run(coarse, 0, MIN_DETECTION_SCORE)
+            lifted = [_lift(rectangle, COARSE_PYRAMID_LEVELS) for rectangle in rectangles]
+            # A detection that cannot be mapped back exactly sends us to the full scan.
+            if lifted and None not in lifted:
+                found = _to_original(
+                    [rectangle for rectangle, _ in lifted],
+                    scores,
+                    factor,
+                    width,
+                    height,
+                    levels=[level for _, level in lifted],
+                )
+                if _coarse_answer_is_decisive(found, factor):
+                    return [item[:3] for item in found]
         rectangles, scores, _ = detector.run(scan, 0, MIN_DETECTION_SCORE)
-        found = []
-        for rectangle, score in zip(rectangles, scores, strict=True):
-            # dlib's right/bottom are inclusive; Box's are exclusive.
-            left, top = rectangle.left() / factor, rectangle.top() / factor
-            right, bottom = (rectangle.right() + 1) / factor, (rectangle.bottom() + 1) / factor
-            original = dlib.rectangle(round(left), round(top), round(right) - 1, round(bottom) - 1)
-            box = Box.from_corners(left, top, right, bottom).clipped(width, height)
-            if box.area:
-                found.append((original, box, float(score)))
-        found.sort(key=lambda item: (item[1].area, item[2]), reverse=True)
-        return found
+        return [item[:3] for item in _to_original(rectangles, scores, factor, width, height)]
+
+
+def _coarse_answer_is_decisive(found: list[tuple], factor: float) -> bool:
+    """Whether the coarse pass's largest face is the one the full scan would pick.
+
+    ``found`` is the coarse pass's (rectangle, box, score, level), largest first. Its
+    largest must come from level ``COARSE_PYRAMID_LEVELS + COARSE_DECISIVE_LEVELS`` or
+    above and, clipped by the photo's border, still be larger than any box of the level
+    below: then no face the coarse pass could not see can be larger.
+    """
+    if not found:
+        return False
+    _, box, _, level = found[0]
+    decisive_level = COARSE_PYRAMID_LEVELS + COARSE_DECISIVE_LEVELS
+    below = (DETECTOR_BOX_SIDE - 1) * _PYRAMID_RATIO ** (decisive_level - 1) + 1
+    return level >= decisive_level and box.area * factor * factor > below * below
+
+
+def _lround(value: float) -> int:
+    """C's lround (halves away from zero), which dlib uses to turn drectangles into rectangles."""
+    return math.floor(value + 0.5) if value >= 0 else -math.floor(-value + 0.5)
+
+
+def _lift(rectangle: dlib.rectangle, levels: int) -> tuple[dlib.rectangle, int] | None:
+    """The rectangle the full scan reports for a detection found ``levels`` pyramid levels
+    down, or None when that cannot be worked out exactly.
+
+    The detector reports a detection at pyramid level j as ``lround(point_up^j(r))``,
+    where r is its DETECTOR_BOX_SIDE-square window at that level and pyramid_down<6>'s
+    point_up(p) = p * 6/5 + 0.3; the full scan rounds ``point_up^(j+levels)(r)`` once.
+    So find the level whose window maps back to this rectangle exactly (one at most: the
+    window grows 1.2× a level), recover r and map it up all the way.
+    """
+    corners = (rectangle.left(), rectangle.top(), rectangle.right(), rectangle.bottom())
+    for level in range(32):
+        scale = _PYRAMID_RATIO**level
+        if (DETECTOR_BOX_SIDE - 1) * scale > rectangle.width() + 1:
+            break
+        # point_up^j(p) = p * 1.2^j + 0.3 * (1.2^j - 1) / 0.2, and its inverse.
+        offset = 0.3 * (scale - 1) / (_PYRAMID_RATIO - 1)
+        base = [_lround((corner - offset) / scale) for corner in corners]
+        if base[2] - base[0] != DETECTOR_BOX_SIDE - 1 or base[3] - base[1] != DETECTOR_BOX_SIDE - 1:
+            continue
+        if [_lround(_point_up(value, level)) for value in base] == list(corners):
+            lifted = dlib.rectangle(*(_lround(_point_up(value, level + levels)) for value in base))
+            return lifted, level + levels
+    return None
+
+
+def _point_up(value: float, levels: int) -> float:
+    """pyramid_down<6>::point_up applied ``levels`` times, step by step as dlib does."""
+    for _ in range(levels):
+        value = value * _PYRAMID_RATIO + 0.3
+    return value
+
+
+def _to_original(
+    rectangles, scores, factor: float, width: int, height: int, levels=None
+) -> list[tuple[dlib.rectangle, Box, float, int | None]]:
+    """Scan-space detections as (rectangle on the original, clipped Box, score, pyramid
+    level if known), largest first (box area, then score)."""
+    found = []
+    levels = levels if levels is not None else [None] * len(rectangles)
+    for rectangle, score, level in zip(rectangles, scores, levels, strict=True):
+        # dlib's right/bottom are inclusive; Box's are exclusive.
+        left, top = rectangle.left() / factor, rectangle.top() / factor
+        right, bottom = (rectangle.right() + 1) / factor, (rectangle.bottom() + 1) / factor
+        original = dlib.rectangle(round(left), round(top), round(right) - 1, round(bottom) - 1)
+        box = Box.from_corners(left, top, right, bottom).clipped(width, height)
+        if box.area:
+            found.append((original, box, float(score), level))
+    found.sort(key=lambda item: (item[1].area, item[2]), reverse=True)
+    return found
 
 
 def _as_rgb(image: np.ndarray) -> np.ndarray:
@@ -346,7 +563,11 @@ _engine_lock = threading.Lock()
 
 
 def get_face_engine() -> FaceEngine:
-    """The process-wide engine, loaded on first use (~0.5 s) and shared by all threads."""
+    """The process-wide engine, loaded on first use (~0.5 s) and shared by all threads.
+
+    Its descriptor backend and ONNX Runtime threads come from the environment
+    (``VISIONERA_DESCRIPTOR_BACKEND``, ``VISIONERA_ONNX_THREADS``), read once.
+    """
     global _engine
     if _engine is None:
         with _engine_lock:

@@ -254,3 +254,40 @@ class TestRealPhotos:
         three = best_labels("faces/probes/obama_and_biden.jpg")
         assert len(three) == 3
         assert sorted(three, key=str) == sorted(["obama", "biden", None], key=str)
+
+
+# --- descriptor backend and threads ------------------------------------------------
+
+
+def test_the_descriptor_backend_is_onnx_unless_the_baseline_is_asked_for(monkeypatch):
+    from faces.engine import DESCRIPTOR_BACKEND_ENV_VAR, descriptor_backend
+
+    monkeypatch.delenv(DESCRIPTOR_BACKEND_ENV_VAR, raising=False)
+    assert descriptor_backend() == "onnx"
+    monkeypatch.setenv(DESCRIPTOR_BACKEND_ENV_VAR, " DLIB ")
+    assert descriptor_backend() == "dlib"
+    monkeypatch.setenv(DESCRIPTOR_BACKEND_ENV_VAR, "tensorflow")
+    with pytest.raises(ValueError, match="VISIONERA_DESCRIPTOR_BACKEND must be one of onnx, dlib"):
+        descriptor_backend()
+
+
+def test_the_descriptor_session_uses_visionera_onnx_threads(monkeypatch):
+    from visionera import modelstore
+
+    monkeypatch.setenv(modelstore.THREADS_ENV_VAR, "3")
+    threaded = FaceEngine(backend="onnx")
+    assert threaded._session.get_session_options().intra_op_num_threads == 3
+    monkeypatch.delenv(modelstore.THREADS_ENV_VAR)
+    assert get_face_engine()._session.get_session_options().intra_op_num_threads == 1
+    # An explicit count (a video worker's own engine) wins over the environment.
+    explicit = FaceEngine(backend="onnx", descriptor_threads=2)
+    assert explicit._session.get_session_options().intra_op_num_threads == 2
+
+
+def test_the_pre_onnx_baseline_engine_gives_the_same_descriptors(engine):
+    baseline = FaceEngine(backend="dlib")
+    image = photo("faces/two_people.jpg")
+    ours, theirs = engine.detect(image), baseline.detect(image, coarse_to_fine=True)
+    assert [face.box for face in ours] == [face.box for face in theirs]
+    for mine, reference in zip(ours, theirs, strict=True):
+        assert face_distance(mine.descriptor, reference.descriptor) < 0.002
