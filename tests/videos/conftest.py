@@ -280,3 +280,88 @@ def deliver_now(*, job=None, delivery=None) -> "WebhookDelivery":  # noqa: F821
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+class RawServer:
+    """A TCP server on 127.0.0.1 whose every connection runs ``handler(conn, stop)``.
+
+    For receivers that misbehave below HTTP: trickling bytes, answering an SSH banner,
+    redirecting. ``connections`` counts accepted connections; ``stop`` ends handlers.
+    """
+
+    def __init__(self, handler):
+        import socket
+
+        self.handler = handler
+        self.stop = threading.Event()
+        self.connections = 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.2)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def port(self) -> int:
+        return self.listener.getsockname()[1]
+
+    def url(self, path="/hook", host="127.0.0.1") -> str:
+        return f"http://{host}:{self.port}{path}"
+
+    def _serve(self):
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn):
+        try:
+            conn.settimeout(30)
+            self.handler(conn, self.stop)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(timeout=5)
+        self.listener.close()
+
+
+def read_request(conn) -> bytes:
+    """The request's head and body (by Content-Length), as a receiver reads it."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
+@pytest.fixture
+def raw_server(settings):
+    allow_loopback_webhooks(settings)
+    servers = []
+
+    def start(handler) -> RawServer:
+        server = RawServer(handler)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
