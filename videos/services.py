@@ -483,9 +483,11 @@ def public_outcome(delivery: WebhookDelivery) -> dict:
 
 
 def _claim_delivery(delivery_id) -> WebhookDelivery | None:
-    claimed = WebhookDelivery.objects.filter(pk=delivery_id, status=Delivery.PENDING).update(
-        status=Delivery.DELIVERING, attempts=F("attempts") + 1, due_at=timezone.now()
-    )
+    """Take one attempt: pending and due (a duplicate message never skips the backoff)."""
+    now = timezone.now()
+    claimed = WebhookDelivery.objects.filter(
+        pk=delivery_id, status=Delivery.PENDING, due_at__lte=now + timedelta(seconds=1)
+    ).update(status=Delivery.DELIVERING, attempts=F("attempts") + 1, due_at=now)
     return WebhookDelivery.objects.filter(pk=delivery_id).first() if claimed else None
 
 

@@ -266,11 +266,17 @@ def account_secret(user) -> str:
 
 def deliver_now(*, job=None, delivery=None) -> "WebhookDelivery":  # noqa: F821
     """Run a delivery's attempts in this thread, as the webhooks actor would."""
+    from django.utils import timezone
+
     from videos import services
     from videos.models import WebhookDelivery
 
     delivery = delivery or WebhookDelivery.objects.get(job=job)
     for _ in range(20):
+        # The delayed message of the next attempt arrives when it is due.
+        WebhookDelivery.objects.filter(pk=delivery.pk, status="pending").update(
+            due_at=timezone.now()
+        )
         services.attempt_delivery(delivery_id=delivery.pk)
         delivery.refresh_from_db()
         if delivery.status in ("delivered", "failed"):

@@ -360,6 +360,9 @@ def test_an_unreachable_receiver_is_retried_with_backoff_and_recorded(
     delivery.refresh_from_db()
     # The next attempt is due after the backoff (2 s, then 4 s), not at once.
     assert delivery.due_at - before >= timedelta(seconds=2)
+    # A duplicate message (a sweeper re-send) arriving early does not skip the backoff.
+    assert services.attempt_delivery(delivery_id=delivery.pk) == "skipped"
+    assert len(webhook_receiver.requests) == 1
     delivery = deliver_now(delivery=delivery)
     assert len(webhook_receiver.requests) == 3
     # One webhook-id for every attempt of one message, as the spec asks.
