@@ -30,6 +30,8 @@ import ipaddress
 import re
 import socket
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -111,8 +113,26 @@ class AllowList:
         return any(address.version == net.version and address in net for net in self.networks)
 
 
+# getaddrinfo cannot be interrupted, and a hostile name server can answer slowly on
+# purpose: lookups run on a small pool and the caller stops waiting after the timeout, so
+# a request (or a delivery attempt) is never held longer than that by DNS. A saturated pool
+# makes further lookups time out too, which refuses them; it never queues requests forever.
+DNS_TIMEOUT_SECONDS = 3.0
+_DNS_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="callback-dns")
+
+
 def system_resolver(host: str, port: int) -> list[str]:
-    """Every address the system resolver gives for host (TCP), in its order."""
+    """Every address the system resolver gives for host (TCP), in its order; TimeoutError
+    after DNS_TIMEOUT_SECONDS."""
+    future = _DNS_POOL.submit(_lookup, host, port)
+    try:
+        return future.result(timeout=DNS_TIMEOUT_SECONDS)
+    except FutureTimeout:
+        future.cancel()
+        raise TimeoutError(f"resolving {host} took over {DNS_TIMEOUT_SECONDS:g} s") from None
+
+
+def _lookup(host: str, port: int) -> list[str]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
     addresses = []
     for family, _type, _proto, _name, sockaddr in infos:

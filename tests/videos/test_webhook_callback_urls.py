@@ -15,6 +15,7 @@ from videos.callback_urls import AllowList, CallbackUrlRefused, check
 from videos.models import VideoJob, WebhookDelivery
 
 PUBLIC = "93.184.216.34"
+REAL_RESOLVER = callback_urls.system_resolver
 # A hostile DNS: names that point inside, or nowhere.
 FAKE_DNS = {
     "hooks.example.com": [PUBLIC],
@@ -162,3 +163,18 @@ def test_an_allowed_network_never_widens_to_its_neighbours():
     for url in ("http://10.21.0.1/", "http://[fd00:2::1]/", "http://127.0.0.1/"):
         with pytest.raises(CallbackUrlRefused):
             check(url, allowed=allowed)
+
+
+def test_a_name_server_that_answers_slowly_cannot_hold_the_request(
+    pro_client, synthetic_video_bytes, monkeypatch
+):
+    import time
+
+    monkeypatch.setattr(callback_urls, "system_resolver", REAL_RESOLVER)
+    monkeypatch.setattr(callback_urls, "DNS_TIMEOUT_SECONDS", 0.5)
+    monkeypatch.setattr(callback_urls, "_lookup", lambda host, port: time.sleep(3) or [PUBLIC])
+    started = time.monotonic()
+    response = analyze(pro_client, synthetic_video_bytes, "https://slow-dns.example.com/")
+    assert time.monotonic() - started < 2.5
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == NAME_REFUSED
