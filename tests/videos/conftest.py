@@ -371,3 +371,25 @@ def raw_server(settings):
     yield start
     for server in servers:
         server.close()
+
+
+@pytest.fixture(autouse=True)
+def deliveries_stay_on_loopback(monkeypatch):
+    """Belt and braces for every test here: a delivery that would connect anywhere but
+    loopback is stopped and fails the test (the rule should have refused it long before)."""
+    import ipaddress
+
+    from videos import webhooks
+
+    outside = []
+    real_connect = webhooks._connect
+
+    def loopback_only(address, port, deadline):
+        if not ipaddress.ip_address(address).is_loopback:
+            outside.append(address)
+            raise ConnectionRefusedError("tests deliver to loopback only")
+        return real_connect(address, port, deadline)
+
+    monkeypatch.setattr(webhooks, "_connect", loopback_only)
+    yield
+    assert outside == [], f"a delivery tried to reach {outside}"
