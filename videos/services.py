@@ -647,8 +647,9 @@ def deliver_missed_webhooks(*, stale_before) -> None:
     * a finished job with a callback_url but no delivery record, silent since before
       ``stale_before``: its worker died between finishing and recording the webhook;
     * a delivery pending since before ``stale_before`` (its message was lost) or stuck
-      delivering that long (its worker died mid-attempt): sent again. The conditional
-      UPDATE on ``due_at`` makes concurrent sweepers send it once.
+      delivering that long and longer than an attempt can last (its worker died
+      mid-attempt): sent again. The conditional UPDATE on ``due_at`` makes concurrent
+      sweepers send it once.
     """
     unrecorded = (
         VideoJob.objects.filter(
@@ -664,8 +665,14 @@ def deliver_missed_webhooks(*, stale_before) -> None:
                 logger.warning("Video job %s: queued a webhook its worker never recorded", job_id)
         except Exception:  # noqa: BLE001
             logger.exception("Sweeper: the webhook of video job %s could not be queued", job_id)
+    # An attempt in progress may legitimately last its whole deadline (plus DNS): only one
+    # silent for longer than that has lost its worker.
+    attempt_bound = timezone.now() - timedelta(
+        seconds=settings.VIDEO_WEBHOOK_TIMEOUT_SECONDS + callback_urls.DNS_TIMEOUT_SECONDS + 30
+    )
     stuck = WebhookDelivery.objects.filter(
-        status__in=(Delivery.PENDING, Delivery.DELIVERING), due_at__lt=stale_before
+        Q(status=Delivery.PENDING, due_at__lt=stale_before)
+        | Q(status=Delivery.DELIVERING, due_at__lt=min(stale_before, attempt_bound))
     ).values_list("pk", "status", "attempts", "due_at")
     for delivery_id, status, attempts, due_at in list(stuck):
         try:

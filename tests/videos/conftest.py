@@ -174,11 +174,12 @@ def _database_url() -> str:
 class WorkerProcess:
     """`manage.py rundramatiq` in its own session, so the whole tree can be signalled."""
 
-    def __init__(self, env: dict, log_path: Path):
+    def __init__(self, env: dict, log_path: Path, extra_args=()):
         self.log_path = log_path
         self.log = open(log_path, "ab")  # closed in stop()
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", "1"],
+            [sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", "1",
+             *extra_args],
             cwd=PROJECT_ROOT,
             env=env,
             stdout=self.log,
@@ -235,9 +236,9 @@ def start_worker(db, media_root, tmp_path):
         "PYTHONUNBUFFERED": "1",
     }
 
-    def start() -> WorkerProcess:
+    def start(*extra_args) -> WorkerProcess:
         log_path = tmp_path / f"worker-{len(started) + 1}.log"
-        worker = WorkerProcess(env, log_path)
+        worker = WorkerProcess(env, log_path, extra_args)
         started.append(worker)
         worker.wait_ready()
         return worker

@@ -249,6 +249,26 @@ class TestSweeper:
             services.requeue_stale_jobs()  # due_at moved on: not sent twice
         assert len(sent) == 1
 
+    def test_an_attempt_still_within_its_deadline_is_not_taken_for_a_dead_worker(
+        self, make_job, settings, monkeypatch, django_capture_on_commit_callbacks
+    ):
+        from videos.tasks import deliver_webhook
+
+        settings.VIDEO_WEBHOOK_TIMEOUT_SECONDS = 10
+        resent = []
+        monkeypatch.setattr(deliver_webhook, "send_with_options",
+                            lambda args, **options: resent.append(args))
+        job = make_job(status="completed", summary={}, callback_url="http://127.0.0.1:9/")
+        delivery = WebhookDelivery.objects.create(
+            owner=job.owner, job=job, event="video.completed", url=job.callback_url,
+            payload={}, status="delivering", attempts=1,
+            due_at=timezone.now() - timedelta(seconds=20),  # claimed 20 s ago
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            services.requeue_stale_jobs(stale_after_seconds=4)
+        delivery.refresh_from_db()
+        assert delivery.status == "delivering" and resent == []
+
     def test_the_management_command_sweeps(self, make_job, sent):
         from io import StringIO
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from tests.helpers import upload
 from tests.videos.conftest import (
+    needs_broker,
     needs_embedded,
     read_request,
     wait_for,
@@ -80,6 +81,39 @@ def test_trickling_receivers_do_not_delay_another_accounts_analysis(
     for delivery in WebhookDelivery.objects.filter(job_id__in=attacker_jobs):
         assert delivery.error == "deadline of 12 s exceeded"
         assert delivery.attempts == 1
+
+
+@needs_broker
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_webhooks_only_worker_process_keeps_trickling_receivers_off_the_analysis_worker(
+    make_client, raw_server, synthetic_video_bytes, start_worker
+):
+    """The production split: `rundramatiq --queues webhooks` beside `--queues videos`."""
+    slow = raw_server(trickle)
+    start_worker("--queues", "videos")
+    start_worker("--queues", "webhooks")
+    attacker, victim = make_client("pro"), make_client("pro")
+    attacker_job = submit(attacker, synthetic_video_bytes, callback_url=slow.url())
+    wait_for(
+        lambda: WebhookDelivery.objects.filter(job_id=attacker_job, status="delivering").exists(),
+        timeout=90, message="the webhooks worker to be held by the trickling receiver",
+    )
+    victim_job = submit(victim, synthetic_video_bytes)
+    wait_for(lambda: VideoJob.objects.filter(pk=victim_job, status="completed").exists(),
+             timeout=30, interval=0.1, message="the other account's job to complete")
+    # Completed while the webhooks worker was still being trickled to (10 s deadline).
+    assert WebhookDelivery.objects.filter(job_id=attacker_job, status="delivering").exists()
+    # The attempt ends at its deadline and is the first one: the sweepers (every 2 s, stale
+    # after 4 s here) never mistook the long attempt for a dead worker.
+    wait_for(
+        lambda: WebhookDelivery.objects.filter(job_id=attacker_job)
+        .exclude(status="delivering").exists(),
+        timeout=30, message="the attempt to end at its deadline",
+    )
+    delivery = WebhookDelivery.objects.get(job_id=attacker_job)
+    assert (delivery.status, delivery.attempts) == ("pending", 1)
+    assert delivery.error == "deadline of 10 s exceeded"
 
 
 def test_a_garbage_receiver_and_a_bad_job_never_stop_the_sweeper_or_the_purge(
