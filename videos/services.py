@@ -449,14 +449,33 @@ def _notify(job_id) -> WebhookDelivery | None:
     return delivery
 
 
-@transaction.atomic
+TEST_EVENTS_PER_MINUTE = 10
+
+
+class TooManyTestEvents(Exception):
+    pass
+
+
 def send_test_event(*, owner, url: str) -> WebhookDelivery:
     """A "webhook.test" event to ``url`` through the same rule and delivery path.
 
-    Raises callback_urls.CallbackUrlRefused for a URL the rule refuses.
+    Raises callback_urls.CallbackUrlRefused for a URL the rule refuses, TooManyTestEvents
+    past TEST_EVENTS_PER_MINUTE (the page must not become a request cannon).
     """
-    check_callback_url(url)
+    check_callback_url(url)  # outside the transaction: it may wait on DNS
     now = timezone.now()
+    recent = WebhookDelivery.objects.filter(
+        owner=owner, event=WEBHOOK_TEST_EVENT, created_at__gte=now - timedelta(minutes=1)
+    )
+    if recent.count() >= TEST_EVENTS_PER_MINUTE:
+        raise TooManyTestEvents(
+            f"at most {TEST_EVENTS_PER_MINUTE} test events a minute; try again shortly"
+        )
+    with transaction.atomic():
+        return _create_test_event(owner=owner, url=url, now=now)
+
+
+def _create_test_event(*, owner, url, now) -> WebhookDelivery:
     delivery = WebhookDelivery.objects.create(
         owner=owner,
         event=WEBHOOK_TEST_EVENT,

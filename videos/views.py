@@ -180,6 +180,8 @@ def webhooks_page(request):
                 services.send_test_event(owner=request.user, url=test_url)
             except CallbackUrlRefused as exc:
                 test_error, status = str(exc), 400
+            except services.TooManyTestEvents as exc:
+                test_error, status = str(exc), 429
             else:
                 messages.success(request, "Test event queued; its outcome appears below.")
                 return redirect("webhooks")

@@ -97,3 +97,13 @@ def test_failed_deliveries_are_listed_without_network_details(signed_in, setting
     assert "failed" in page
     assert "refused" not in page.lower() and "Errno" not in page
     assert "/theirs" not in page, "another account's deliveries are not listed"
+
+
+def test_test_events_are_limited_per_minute(signed_in, webhook_receiver):
+    form = {"action": "test", "url": webhook_receiver.url}
+    for _ in range(services.TEST_EVENTS_PER_MINUTE):
+        assert signed_in.post(URL, form).status_code == 302
+    response = signed_in.post(URL, {"action": "test", "url": webhook_receiver.url})
+    assert response.status_code == 429
+    assert "at most 10 test events a minute" in response.content.decode()
+    assert WebhookDelivery.objects.count() == services.TEST_EVENTS_PER_MINUTE
