@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from videos.models import VideoDetection, VideoJob
+from videos.models import VideoDetection, VideoJob, WebhookDelivery, WebhookSecret
 
 
 @admin.register(VideoJob)
@@ -20,3 +20,31 @@ class VideoDetectionAdmin(admin.ModelAdmin):
     list_display = ("job", "timestamp_ms", "kind")
     list_filter = ("kind",)
     raw_id_fields = ("job",)
+
+
+@admin.register(WebhookSecret)
+class WebhookSecretAdmin(admin.ModelAdmin):
+    """Which accounts have a secret and when it rotated; the secret itself is not shown
+    (the account holder reveals it in the dashboard, operators with webhook_secret)."""
+
+    list_display = ("owner", "created_at", "rotated_at", "previous_expires_at")
+    search_fields = ("owner__email",)
+    fields = ("owner", "created_at", "rotated_at", "previous_expires_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """Every delivery with its operator-only error text (never shown to the account)."""
+
+    list_display = ("created_at", "owner", "event", "status", "attempts", "status_code", "error")
+    list_filter = ("status", "event")
+    search_fields = ("id", "owner__email", "url")
+    readonly_fields = ("id", "owner", "job", "event", "url", "payload", "status", "attempts",
+                       "status_code", "error", "created_at", "due_at", "finished_at")
+
+    def has_add_permission(self, request):
+        return False

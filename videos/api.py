@@ -9,14 +9,23 @@ from rest_framework.response import Response
 from accounts import groups
 from vehicles.engine import COLOURS
 from videos import selectors, services
+from videos.callback_urls import CallbackUrlRefused
 from videos.models import VideoDetection, VideoJob
 from videos.pipeline import FEATURES
+from visionera.api.errors import ApiError
 from visionera.api.fields import CommaListField, VideoUploadField
 from visionera.api.pagination import PageNumberPagination
 from visionera.api.serializers import BoxSerializer
 from visionera.api.uploads import megabytes, remove_file
 from visionera.api.views import EndpointView, video_body_limit
 from visionera.worker import embedded_worker
+
+
+class InvalidCallbackUrl(ApiError):
+    # The contract's code (shared/API.md, "Videos"); the message says what was refused.
+    status = 400
+    code = "invalid_callback_url"
+    default_message = "callback_url may not be used."
 
 
 class _StoredVideoField(VideoUploadField):
@@ -57,7 +66,6 @@ class WebhookDeliverySerializer(serializers.Serializer):
     delivered = serializers.BooleanField()
     attempts = serializers.IntegerField()
     status_code = serializers.IntegerField(allow_null=True)
-    error = serializers.CharField(allow_null=True)
 
 
 class FeatureCountsSerializer(serializers.Serializer):
@@ -183,9 +191,22 @@ class VideoAnalyzeApi(_VideoView):
         features = CommaListField(choices=FEATURES, required=False)
         sample_fps = serializers.FloatField(required=False, min_value=0.1, max_value=30, default=2)
         collection = serializers.CharField(required=False, help_text="Identify faces against it.")
-        callback_url = serializers.URLField(
-            required=False, max_length=2000, help_text="Receives a signed POST when done."
+        callback_url = serializers.CharField(
+            required=False,
+            trim_whitespace=False,
+            help_text=(
+                "Receives a signed POST (Standard Webhooks) when done. http(s) on a public"
+                " address only: others are 400 `invalid_callback_url`."
+            ),
         )
+
+        def validate_callback_url(self, value: str) -> str:
+            # One rule (videos.callback_urls), applied again at every delivery attempt.
+            try:
+                services.check_callback_url(value)
+            except CallbackUrlRefused as exc:
+                raise InvalidCallbackUrl(str(exc)) from None
+            return value
 
     class OutputSerializer(serializers.Serializer):
         job_id = serializers.UUIDField()

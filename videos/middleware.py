@@ -23,6 +23,10 @@ class VideoJobSweeper(dramatiq.Middleware):
         self._thread = None
 
     def after_worker_boot(self, broker, worker):
+        # The embedded case boots two Workers (analysis, webhooks) on one broker: one
+        # sweeper thread per process is enough.
+        if self._thread is not None and self._thread.is_alive():
+            return
         self._stop.clear()
         self._thread = threading.Thread(
             target=self._run, name="video-job-sweeper", daemon=True
@@ -43,13 +47,14 @@ class VideoJobSweeper(dramatiq.Middleware):
                 delay = IDLE_RECHECK_SECONDS
                 continue
             delay = interval
-            try:
-                from videos.services import purge_expired_jobs, requeue_stale_jobs
+            from videos.services import purge_expired_jobs, requeue_stale_jobs
 
-                close_old_connections()
-                requeue_stale_jobs()
-                purge_expired_jobs()
-            except Exception:  # noqa: BLE001 - the sweeper must outlive a bad moment
-                logger.exception("Video job sweep failed; trying again later")
-            finally:
-                close_old_connections()
+            # Recovery and the retention purge each in their own try: a failure of one
+            # (the database away for a moment) never skips the other.
+            for step in (close_old_connections, requeue_stale_jobs, purge_expired_jobs,
+                         close_old_connections):
+                try:
+                    step()
+                except Exception:  # noqa: BLE001 - the sweeper must outlive a bad moment
+                    logger.exception("Video job sweep: %s failed; trying again later",
+                                     step.__name__)

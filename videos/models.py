@@ -95,3 +95,82 @@ class VideoDetection(models.Model):
 
     def __str__(self):
         return f"{self.kind} at {self.timestamp_ms} ms"
+
+
+class WebhookSecret(models.Model):
+    """An account's Standard Webhooks signing secret (``whsec_`` + base64 of 32 random bytes).
+
+    Never derived from SECRET_KEY: each account verifies only its own deliveries, and
+    leaking one account's secret forges nothing for another. After a rotation the previous
+    secret keeps signing beside the new one until ``previous_expires_at`` (24 h), so a
+    receiver can switch without dropping deliveries. Deleted with the account (CASCADE).
+    """
+
+    owner = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhook_secret"
+    )
+    secret = models.CharField(max_length=100)
+    previous_secret = models.CharField(max_length=100, blank=True)
+    previous_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"webhook secret of {self.owner_id}"
+
+
+class WebhookDelivery(models.Model):
+    """One webhook message (one ``webhook-id``) and how its delivery went.
+
+    ``error`` is for operators (admin, logs) only: it may name sockets and addresses, so the
+    API and the dashboard show just the status, the attempt count and, once delivered, the
+    receiver's HTTP status.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DELIVERING = "delivering"
+        DELIVERED = "delivered"
+        FAILED = "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhook_deliveries"
+    )
+    job = models.ForeignKey(
+        VideoJob, null=True, blank=True, on_delete=models.CASCADE, related_name="webhook_deliveries"
+    )
+    event = models.CharField(max_length=40)
+    url = models.CharField(max_length=2000)
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # When the next attempt is due (pending), or when the current one was claimed
+    # (delivering): the sweeper re-sends a delivery whose message or worker was lost.
+    due_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job"], condition=models.Q(job__isnull=False),
+                name="webhookdelivery_one_per_job",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="webhookdelivery_owner_newest"),
+            models.Index(fields=["status", "due_at"], name="webhookdelivery_status_due"),
+        ]
+
+    def __str__(self):
+        return f"{self.event} → {self.status}"
+
+    @property
+    def message_id(self) -> str:
+        return f"msg_{self.pk.hex}"

@@ -5,7 +5,7 @@ import uuid
 from django.db.models import QuerySet
 
 from faces.models import Collection, Face
-from videos.models import VideoDetection, VideoJob
+from videos.models import VideoDetection, VideoJob, WebhookDelivery
 from visionera.api.errors import NotFound
 
 
@@ -54,3 +54,7 @@ def collection_descriptors(*, collection_id) -> tuple[list[str], list[bytes]]:
         labels.append(label)
         blobs.append(bytes(blob))
     return labels, blobs
+
+
+def recent_webhook_deliveries(*, owner, limit: int = 20) -> QuerySet[WebhookDelivery]:
+    return WebhookDelivery.objects.filter(owner=owner).order_by("-created_at")[:limit]

@@ -13,7 +13,9 @@ The job row is the source of truth and the queue message only carries its id:
 
 from __future__ import annotations
 
+import base64
 import logging
+import secrets
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -22,12 +24,13 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce, Greatest
+from django.urls import reverse
 from django.utils import timezone
 
-from videos import pipeline, selectors, webhooks
-from videos.models import VideoDetection, VideoJob
+from videos import callback_urls, pipeline, selectors, webhooks
+from videos.models import VideoDetection, VideoJob, WebhookDelivery, WebhookSecret
 from visionera.api.uploads import StoredVideo, remove_file
-from visionera.worker import send_on_commit
+from visionera.worker import embedded_worker, send_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -232,9 +235,13 @@ def purge_expired_jobs(*, older_than_days: int | None = None) -> int:
         finished_at__lt=timezone.now() - timedelta(days=days),
     )
     count = 0
-    for job in expired.only("pk", "file_path"):
-        job.delete()  # one by one, so videos.signals removes each file
-        count += 1
+    for job in list(expired.only("pk", "file_path")):
+        try:
+            job.delete()  # one by one, so videos.signals removes each file
+            count += 1
+        except Exception:  # noqa: BLE001 - one job that cannot go never keeps the others
+            logger.exception("Retention: video job %s could not be purged", job.pk)
+    prune_webhook_deliveries(older_than_days=days)
     if count:
         logger.info("Purged %d video job(s) finished over %d days ago", count, days)
     return count
@@ -323,45 +330,289 @@ def fail_timed_out_job(*, job_id) -> None:
     notify(job_id=job_id)
 
 
-WEBHOOK_DELIVERING = "delivering"
+# --- webhooks --------------------------------------------------------------------------
+#
+# A finished job with a callback_url gets one WebhookDelivery row (one webhook-id); the
+# analysis worker only writes that row and queues deliver_webhook on the "webhooks" queue.
+# Each message is one attempt (videos.webhooks.post_once: checked address, overall
+# deadline, capped answer, no redirects); a failed attempt schedules the next one with
+# backoff, and the row records every outcome. The sweeper re-sends deliveries whose message
+# or worker was lost.
+
+Delivery = WebhookDelivery.Status
+WEBHOOK_TEST_EVENT = "webhook.test"
 
 
-def notify(*, job_id, stale_before=None) -> bool:
-    """POST the signed webhook for a finished job and record how delivery went.
+def webhook_allow_list() -> callback_urls.AllowList:
+    return callback_urls.AllowList.parse(settings.VISIONERA_WEBHOOK_ALLOWED_NETWORKS)
 
-    Delivery is claimed first (webhook_status "" → "delivering", heartbeat_at = now) so
-    that exactly one process sends it; the sweeper passes ``stale_before`` to take over a
-    delivery whose process died before recording the outcome (at-least-once delivery).
-    Returns whether this call delivered or tried to.
+
+def check_callback_url(url: str) -> callback_urls.CheckedUrl:
+    """The single entry to the callback rule (submit, test event and every attempt)."""
+    return callback_urls.check(url, allowed=webhook_allow_list())
+
+
+def _new_webhook_secret() -> str:
+    return webhooks.SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def get_webhook_secret(*, owner) -> WebhookSecret:
+    """The account's secret, created on first use."""
+    row, _ = WebhookSecret.objects.get_or_create(
+        owner=owner, defaults={"secret": _new_webhook_secret()}
+    )
+    return row
+
+
+@transaction.atomic
+def rotate_webhook_secret(*, owner) -> WebhookSecret:
+    """A new secret; the current one keeps signing beside it for the overlap (24 h)."""
+    get_webhook_secret(owner=owner)
+    row = WebhookSecret.objects.select_for_update().get(owner=owner)
+    now = timezone.now()
+    row.previous_secret = row.secret
+    row.previous_expires_at = now + timedelta(
+        seconds=settings.VIDEO_WEBHOOK_ROTATION_OVERLAP_SECONDS
+    )
+    row.secret = _new_webhook_secret()
+    row.rotated_at = now
+    row.save()
+    return row
+
+
+def signing_secrets(row: WebhookSecret, *, now=None) -> list[str]:
+    """The current secret, then the previous one while its overlap lasts."""
+    now = now or timezone.now()
+    live = [row.secret]
+    if row.previous_secret and row.previous_expires_at and row.previous_expires_at > now:
+        live.append(row.previous_secret)
+    return live
+
+
+def job_event(job: VideoJob) -> dict:
+    """The Standard Webhooks payload shape: type, timestamp, data."""
+    return {
+        "type": f"video.{job.status}",
+        "timestamp": (job.finished_at or timezone.now()).isoformat(),
+        "data": {
+            "account_id": job.owner_id,
+            "job_id": str(job.pk),
+            "status": job.status,
+            "error": job.error or None,
+            "summary": job.summary,
+            "status_path": reverse("video-detail", args=[job.pk]),
+            "results_path": reverse("video-results", args=[job.pk]),
+            "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        },
+    }
+
+
+def _queue_delivery(delivery_id, *, delay_seconds: float = 0) -> None:
+    from videos.tasks import deliver_webhook
+
+    def send():
+        try:
+            embedded_worker()
+            options = {"delay": int(delay_seconds * 1000)} if delay_seconds > 0 else {}
+            deliver_webhook.send_with_options(args=(str(delivery_id),), **options)
+        except Exception:  # noqa: BLE001 - the row waits; the sweeper re-sends it
+            logger.exception("Could not queue webhook delivery %s", delivery_id)
+
+    transaction.on_commit(send)
+
+
+def notify(*, job_id) -> WebhookDelivery | None:
+    """Record the webhook of a finished job and queue its delivery (once per job).
+
+    Cheap on purpose: the analysis worker never waits for a receiver. Never raises: a
+    webhook that could not be recorded now is recorded by the sweeper.
     """
-    claimable = Q(webhook_status="")
-    if stale_before is not None:
-        claimable = (claimable | Q(webhook_status=WEBHOOK_DELIVERING)) & Q(
-            heartbeat_at__lt=stale_before
-        )
-    claimed = (
-        VideoJob.objects.filter(claimable, pk=job_id, status__in=(Status.COMPLETED, Status.FAILED))
+    try:
+        return _notify(job_id)
+    except Exception:  # noqa: BLE001
+        logger.exception("Video job %s: could not record its webhook; the sweeper will", job_id)
+        return None
+
+
+def _notify(job_id) -> WebhookDelivery | None:
+    job = (
+        VideoJob.objects.filter(pk=job_id, status__in=(Status.COMPLETED, Status.FAILED))
         .exclude(callback_url="")
-        .update(webhook_status=WEBHOOK_DELIVERING, heartbeat_at=timezone.now())
+        .first()
     )
-    if not claimed:
-        return False
-    job = VideoJob.objects.get(pk=job_id)
-    delivery = webhooks.deliver(
-        url=job.callback_url,
-        payload=webhooks.job_event(job),
-        secret=webhooks.signing_secret(),
-        attempts=settings.VIDEO_WEBHOOK_ATTEMPTS,
-        timeout=settings.VIDEO_WEBHOOK_TIMEOUT_SECONDS,
-        backoff=settings.VIDEO_WEBHOOK_BACKOFF_SECONDS,
+    if job is None or WebhookDelivery.objects.filter(job_id=job.pk).exists():
+        return None
+    try:
+        with transaction.atomic():
+            delivery = WebhookDelivery.objects.create(
+                owner_id=job.owner_id,
+                job=job,
+                event=f"video.{job.status}",
+                url=job.callback_url,
+                payload=job_event(job),
+                due_at=timezone.now(),
+            )
+            VideoJob.objects.filter(pk=job.pk).update(webhook_status=Delivery.PENDING)
+            _queue_delivery(delivery.pk)
+    except IntegrityError:  # another process recorded it first (one delivery per job)
+        return None
+    return delivery
+
+
+TEST_EVENTS_PER_MINUTE = 10
+
+
+class TooManyTestEvents(Exception):
+    pass
+
+
+def send_test_event(*, owner, url: str) -> WebhookDelivery:
+    """A "webhook.test" event to ``url`` through the same rule and delivery path.
+
+    Raises callback_urls.CallbackUrlRefused for a URL the rule refuses, TooManyTestEvents
+    past TEST_EVENTS_PER_MINUTE (the page must not become a request cannon).
+    """
+    check_callback_url(url)  # outside the transaction: it may wait on DNS
+    now = timezone.now()
+    recent = WebhookDelivery.objects.filter(
+        owner=owner, event=WEBHOOK_TEST_EVENT, created_at__gte=now - timedelta(minutes=1)
     )
-    job.webhook_status = delivery.describe()[:200]
+    if recent.count() >= TEST_EVENTS_PER_MINUTE:
+        raise TooManyTestEvents(
+            f"at most {TEST_EVENTS_PER_MINUTE} test events a minute; try again shortly"
+        )
+    with transaction.atomic():
+        return _create_test_event(owner=owner, url=url, now=now)
+
+
+def _create_test_event(*, owner, url, now) -> WebhookDelivery:
+    delivery = WebhookDelivery.objects.create(
+        owner=owner,
+        event=WEBHOOK_TEST_EVENT,
+        url=url,
+        payload={
+            "type": WEBHOOK_TEST_EVENT,
+            "timestamp": now.isoformat(),
+            "data": {"account_id": owner.pk, "message": "A test event from VisionEra."},
+        },
+        due_at=now,
+    )
+    _queue_delivery(delivery.pk)
+    return delivery
+
+
+def public_outcome(delivery: WebhookDelivery) -> dict:
+    """What the API and the dashboard may say: never an error text (no network oracle)."""
+    delivered = delivery.status == Delivery.DELIVERED
+    return {
+        "delivered": delivered,
+        "attempts": delivery.attempts,
+        "status_code": delivery.status_code if delivered else None,
+    }
+
+
+def _claim_delivery(delivery_id) -> WebhookDelivery | None:
+    """Take one attempt: pending and due (a duplicate message never skips the backoff)."""
+    now = timezone.now()
+    claimed = WebhookDelivery.objects.filter(
+        pk=delivery_id, status=Delivery.PENDING, due_at__lte=now + timedelta(seconds=1)
+    ).update(status=Delivery.DELIVERING, attempts=F("attempts") + 1, due_at=now)
+    return WebhookDelivery.objects.filter(pk=delivery_id).first() if claimed else None
+
+
+def attempt_delivery(*, delivery_id) -> str:
+    """The deliver_webhook actor's body: one attempt, its outcome recorded; never raises.
+
+    Returns the delivery's status after this attempt ("skipped" when there was nothing to do).
+    """
+    try:
+        delivery = _claim_delivery(delivery_id)
+        if delivery is None:
+            return "skipped"
+        attempt = _post_delivery(delivery)
+        return _record_attempt(delivery, attempt)
+    except Exception:  # noqa: BLE001 - e.g. the database went away: the sweeper re-sends
+        logger.exception("Webhook delivery %s: could not run the attempt", delivery_id)
+        return "error"
+
+
+def _post_delivery(delivery: WebhookDelivery) -> webhooks.Attempt:
+    try:
+        checked = check_callback_url(delivery.url)  # again: DNS may have changed
+    except callback_urls.CallbackUrlRefused as exc:
+        return webhooks.Attempt(False, None, f"refused at delivery: {exc}")
+    body = webhooks.encode_body(delivery.payload)
+    headers = webhooks.signed_headers(
+        message_id=delivery.message_id,
+        body=body,
+        secrets=signing_secrets(get_webhook_secret(owner=delivery.owner)),
+    )
+    return webhooks.post_once(
+        checked,
+        body=body,
+        headers=headers,
+        deadline_seconds=settings.VIDEO_WEBHOOK_TIMEOUT_SECONDS,
+        max_response_bytes=settings.VIDEO_WEBHOOK_MAX_RESPONSE_BYTES,
+    )
+
+
+def _record_attempt(delivery: WebhookDelivery, attempt: webhooks.Attempt) -> str:
+    now = timezone.now()
+    fields = {"status_code": attempt.status_code, "error": attempt.error[:300]}
+    retry_in = None
+    if attempt.delivered:
+        fields.update(status=Delivery.DELIVERED, finished_at=now, error="")
+    elif delivery.attempts < max(1, settings.VIDEO_WEBHOOK_ATTEMPTS):
+        retry_in = settings.VIDEO_WEBHOOK_BACKOFF_SECONDS * 2 ** (delivery.attempts - 1)
+        fields.update(status=Delivery.PENDING, due_at=now + timedelta(seconds=retry_in))
+    else:
+        fields.update(status=Delivery.FAILED, finished_at=now)
+    logger.log(
+        logging.INFO if attempt.delivered else logging.WARNING,
+        "Webhook delivery %s: attempt %d %s",
+        delivery.pk, delivery.attempts, "delivered" if attempt.delivered else attempt.error,
+    )
+    with transaction.atomic():
+        updated = WebhookDelivery.objects.filter(
+            pk=delivery.pk, status=Delivery.DELIVERING, attempts=delivery.attempts
+        ).update(**fields)
+        if not updated:  # taken over by the sweeper after a long stall: its run records
+            return "skipped"
+        for name, value in fields.items():
+            setattr(delivery, name, value)
+        if retry_in is not None:
+            _queue_delivery(delivery.pk, delay_seconds=retry_in)
+        elif delivery.job_id is not None:
+            _record_on_job(delivery)
+    return delivery.status
+
+
+def _record_on_job(delivery: WebhookDelivery) -> None:
+    job = VideoJob.objects.select_for_update().filter(pk=delivery.job_id).first()
+    if job is None:
+        return
+    outcome = public_outcome(delivery)
+    job.webhook_status = (
+        f"delivered (HTTP {delivery.status_code}) after {delivery.attempts} attempt(s)"
+        if outcome["delivered"]
+        else f"failed after {delivery.attempts} attempt(s): {delivery.error}"
+    )[:200]
     fields = ["webhook_status"]
-    if job.summary is not None:
-        job.summary = {**job.summary, "webhook": delivery.as_dict()}
+    if isinstance(job.summary, dict):
+        job.summary = {**job.summary, "webhook": outcome}
         fields.append("summary")
     job.save(update_fields=fields)
-    return True
+
+
+def prune_webhook_deliveries(*, older_than_days: int | None = None) -> int:
+    """Delivery records not tied to a job (test events) go after the retention period."""
+    days = settings.VIDEO_JOB_RETENTION_DAYS if older_than_days is None else older_than_days
+    if days <= 0:
+        return 0
+    deleted, _ = WebhookDelivery.objects.filter(
+        job__isnull=True, created_at__lt=timezone.now() - timedelta(days=days)
+    ).delete()
+    return deleted
 
 
 # --- recovery (sweeper) --------------------------------------------------------------
@@ -377,9 +628,9 @@ def requeue_stale_jobs(
       its worker every time), which fails it instead of looping forever.
     * queued, last sent longer than ``queued_after_seconds`` ago: the message was lost
       (the in-process broker of a restarted server, a flushed Redis).
-    * finished with a callback_url but no recorded webhook outcome, silent for as long:
-      the worker died before or while delivering; the webhook is sent from here.
-    Re-sending is safe: a duplicate message finds the job claimed and does nothing.
+    * webhooks whose worker or message was lost (deliver_missed_webhooks).
+    Re-sending is safe: a duplicate message finds the job claimed and does nothing. Each
+    job is handled in its own try, so one that fails never stops the others.
     """
     if stale_after_seconds is None:
         stale_after_seconds = settings.VIDEO_JOB_STALE_SECONDS
@@ -393,34 +644,88 @@ def requeue_stale_jobs(
     ) & (Q(enqueued_at__lt=stale) | Q(enqueued_at__isnull=True))
     lost_message = Q(status=Status.QUEUED) & (Q(enqueued_at__lt=lost) | Q(enqueued_at__isnull=True))
     requeued = []
-    for job in VideoJob.objects.filter(dead_worker | lost_message).only("pk", "status", "attempts"):
-        if job.status == Status.PROCESSING and job.attempts >= max_attempts():
-            if fail_job(
-                job_id=job.pk,
-                message=f"the worker stopped responding {job.attempts} times on this video",
-                attempt=job.attempts,
-            ):
-                notify(job_id=job.pk)
-            continue
-        if _resend(job, before=stale if job.status == Status.PROCESSING else lost):
-            requeued.append(job.pk)
+    candidates = VideoJob.objects.filter(dead_worker | lost_message)
+    for job in list(candidates.only("pk", "status", "attempts")):
+        # Each job in its own try: one that cannot be handled never stops the others.
+        try:
+            if _recover_job(job, stale=stale, lost=lost):
+                requeued.append(job.pk)
+        except Exception:  # noqa: BLE001
+            logger.exception("Sweeper: video job %s could not be recovered", job.pk)
     if requeued:
         logger.warning("Re-queued %d video job(s): %s", len(requeued), requeued)
-    _deliver_missed_webhooks(stale_before=stale)
+    deliver_missed_webhooks(stale_before=stale)
     return requeued
 
 
-def _deliver_missed_webhooks(*, stale_before) -> None:
-    """Finished jobs whose worker died before or while sending the webhook."""
-    missed = (
-        VideoJob.objects.filter(status__in=(Status.COMPLETED, Status.FAILED))
+def _recover_job(job: VideoJob, *, stale, lost) -> bool:
+    if job.status == Status.PROCESSING and job.attempts >= max_attempts():
+        if fail_job(
+            job_id=job.pk,
+            message=f"the worker stopped responding {job.attempts} times on this video",
+            attempt=job.attempts,
+        ):
+            notify(job_id=job.pk)
+        return False
+    return _resend(job, before=stale if job.status == Status.PROCESSING else lost)
+
+
+def deliver_missed_webhooks(*, stale_before) -> None:
+    """Webhooks whose worker or queue message was lost, each in its own try.
+
+    * a finished job with a callback_url but no delivery record, silent since before
+      ``stale_before``: its worker died between finishing and recording the webhook;
+    * a delivery pending since before ``stale_before`` (its message was lost) or stuck
+      delivering that long and longer than an attempt can last (its worker died
+      mid-attempt): sent again. The conditional UPDATE on ``due_at`` makes concurrent
+      sweepers send it once.
+    """
+    unrecorded = (
+        VideoJob.objects.filter(
+            status__in=(Status.COMPLETED, Status.FAILED), heartbeat_at__lt=stale_before
+        )
         .exclude(callback_url="")
-        .filter(webhook_status__in=("", WEBHOOK_DELIVERING), heartbeat_at__lt=stale_before)
+        .filter(webhook_deliveries__isnull=True)
         .values_list("pk", flat=True)
     )
-    for job_id in list(missed):
-        if notify(job_id=job_id, stale_before=stale_before):
-            logger.warning("Video job %s: delivered a webhook its worker never recorded", job_id)
+    for job_id in list(unrecorded):
+        try:
+            if notify(job_id=job_id):
+                logger.warning("Video job %s: queued a webhook its worker never recorded", job_id)
+        except Exception:  # noqa: BLE001
+            logger.exception("Sweeper: the webhook of video job %s could not be queued", job_id)
+    # An attempt in progress may legitimately last its whole deadline (plus DNS): only one
+    # silent for longer than that has lost its worker.
+    attempt_bound = timezone.now() - timedelta(
+        seconds=settings.VIDEO_WEBHOOK_TIMEOUT_SECONDS + callback_urls.DNS_TIMEOUT_SECONDS + 30
+    )
+    stuck = WebhookDelivery.objects.filter(
+        Q(status=Delivery.PENDING, due_at__lt=stale_before)
+        | Q(status=Delivery.DELIVERING, due_at__lt=min(stale_before, attempt_bound))
+    ).values_list("pk", "status", "attempts", "due_at")
+    for delivery_id, status, attempts, due_at in list(stuck):
+        try:
+            _resend_delivery(delivery_id, status=status, attempts=attempts, due_at=due_at)
+        except Exception:  # noqa: BLE001
+            logger.exception("Sweeper: webhook delivery %s could not be re-sent", delivery_id)
+
+
+@transaction.atomic
+def _resend_delivery(delivery_id, *, status, attempts, due_at) -> None:
+    rows = WebhookDelivery.objects.filter(
+        pk=delivery_id, status=status, attempts=attempts, due_at=due_at
+    )
+    if status == Delivery.DELIVERING and attempts >= max(1, settings.VIDEO_WEBHOOK_ATTEMPTS):
+        # The worker died during the last attempt: that attempt counts, and it was the last.
+        if rows.update(status=Delivery.FAILED, finished_at=timezone.now(),
+                       error="the worker stopped during the last attempt"):
+            delivery = WebhookDelivery.objects.get(pk=delivery_id)
+            if delivery.job_id is not None:
+                _record_on_job(delivery)
+        return
+    if rows.update(status=Delivery.PENDING, due_at=timezone.now()):
+        logger.warning("Webhook delivery %s: re-sent (its message or worker was lost)", delivery_id)
+        _queue_delivery(delivery_id)
 
 
 @transaction.atomic

@@ -5,6 +5,7 @@ from django.conf import settings
 from dramatiq.middleware.time_limit import TimeLimitExceeded
 
 from videos import services
+from visionera.worker import WEBHOOK_QUEUE
 
 
 def _should_retry(retries: int, exception: BaseException) -> bool:
@@ -29,3 +30,15 @@ def analyze_video(job_id: str) -> None:
         services.run_job(job_id=job_id)
     except TimeLimitExceeded:
         services.fail_timed_out_job(job_id=job_id)
+
+
+@dramatiq.actor(
+    queue_name=WEBHOOK_QUEUE,
+    # Retries are scheduled by services.attempt_delivery itself (with the delivery row as
+    # the record of attempts), so Dramatiq never re-runs a message on its own.
+    max_retries=0,
+    # A backstop only: one attempt ends at its own deadline (VIDEO_WEBHOOK_TIMEOUT_SECONDS).
+    time_limit=int(settings.VIDEO_WEBHOOK_TIMEOUT_SECONDS + 60) * 1000,
+)
+def deliver_webhook(delivery_id: str) -> None:
+    services.attempt_delivery(delivery_id=delivery_id)

@@ -272,8 +272,7 @@ SILENCED_SYSTEM_CHECKS = ["urls.W002"]
 # ---------------------------------------------------------------------------------------
 # Videos (issue 5): job recovery, limits and webhooks. See docs/VIDEOS.md.
 # ---------------------------------------------------------------------------------------
-# HMAC-SHA256 secret for webhook signatures; empty derives one from SECRET_KEY.
-VIDEO_WEBHOOK_SECRET = env.str("VISIONERA_WEBHOOK_SECRET", default="")
+# Webhook secrets are per account (videos.WebhookSecret); see the Webhooks block below.
 VIDEO_WEBHOOK_ATTEMPTS = env.int("VISIONERA_WEBHOOK_ATTEMPTS", default=4)
 VIDEO_WEBHOOK_TIMEOUT_SECONDS = env.float("VISIONERA_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 VIDEO_WEBHOOK_BACKOFF_SECONDS = env.float("VISIONERA_WEBHOOK_BACKOFF_SECONDS", default=2.0)
@@ -333,3 +332,19 @@ REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
     "accounts.authentication.ApiKeyAuthentication",
     "accounts.authentication.VerifiedSessionAuthentication",
 ]
+
+# ---------------------------------------------------------------------------------------
+# Webhooks (issue 10): where they may go and how long one attempt may take.
+# See docs/VIDEOS.md "Webhooks" and docs/HARDENING.md "Webhooks and SSRF".
+# ---------------------------------------------------------------------------------------
+# Comma-separated CIDRs or host names webhooks may reach despite the rule that refuses
+# loopback, private, link-local, CGNAT, multicast and reserved addresses (on-premises
+# receivers). Empty: public addresses only.
+VISIONERA_WEBHOOK_ALLOWED_NETWORKS = env.list("VISIONERA_WEBHOOK_ALLOWED_NETWORKS", default=[])
+# VIDEO_WEBHOOK_TIMEOUT_SECONDS above is one attempt's overall deadline (connect, TLS, send
+# and read together); at most this many bytes of the answer (status line and headers) are read.
+VIDEO_WEBHOOK_MAX_RESPONSE_BYTES = env.int("VISIONERA_WEBHOOK_MAX_RESPONSE_BYTES", default=16384)
+# The previous secret keeps signing beside the new one this long after a rotation.
+VIDEO_WEBHOOK_ROTATION_OVERLAP_SECONDS = env.int(
+    "VISIONERA_WEBHOOK_ROTATION_OVERLAP_SECONDS", default=24 * 3600
+)

@@ -6,6 +6,12 @@ module starts a dramatiq Worker inside the serving process on first use, so `mak
 runs jobs with no other service. Jobs are always written to the database before their
 message is sent (on commit), so a lost in-memory message is recovered by re-queueing from
 the database (see videos.services.requeue_stale_jobs).
+
+Webhook deliveries have their own queue (WEBHOOK_QUEUE) and, in the embedded case, their
+own Worker with its own threads: a receiver that answers slowly holds a delivery thread
+for at most one attempt's deadline and never an analysis thread. (`rundramatiq` consumes
+every declared queue, webhooks included; run one with `--queues webhooks` to give
+deliveries their own process.)
 """
 
 import logging
@@ -14,36 +20,59 @@ import threading
 import dramatiq
 from django.conf import settings
 from django.db import transaction
+from django.utils.module_loading import autodiscover_modules
 
 logger = logging.getLogger(__name__)
 
 EMBEDDED_WORKER_THREADS = 2
+EMBEDDED_WEBHOOK_THREADS = 2
+WEBHOOK_QUEUE = "webhooks"
 _lock = threading.Lock()
 _worker: dramatiq.Worker | None = None
+_webhook_worker: dramatiq.Worker | None = None
 
 
 def embedded_worker() -> dramatiq.Worker | None:
-    """The in-process worker, started once; None when a real broker is configured."""
-    global _worker
+    """The in-process worker, started once; None when a real broker is configured.
+
+    Two dramatiq Workers share the broker: one for every queue but webhooks (analysis),
+    one for webhooks only, so deliveries and analyses never wait for each other's threads.
+    """
+    global _worker, _webhook_worker
     if not settings.DRAMATIQ_EMBEDDED_WORKER:
         return None
     with _lock:
         if _worker is None:
             broker = dramatiq.get_broker()
+            # Every app's actors declare their queues on import (as rundramatiq does):
+            # the analysis worker's queue list is computed from them just below.
+            autodiscover_modules(*settings.DRAMATIQ_AUTODISCOVER_MODULES)
+
+            analysis_queues = set(broker.get_declared_queues()) - {WEBHOOK_QUEUE}
+            _webhook_worker = dramatiq.Worker(
+                broker, queues={WEBHOOK_QUEUE}, worker_threads=EMBEDDED_WEBHOOK_THREADS,
+                worker_timeout=100,
+            )
+            _webhook_worker.start()
             _worker = dramatiq.Worker(
-                broker, worker_threads=EMBEDDED_WORKER_THREADS, worker_timeout=100
+                broker, queues=analysis_queues, worker_threads=EMBEDDED_WORKER_THREADS,
+                worker_timeout=100,
             )
             _worker.start()
-            logger.info("Embedded Dramatiq worker started (%d threads)", EMBEDDED_WORKER_THREADS)
+            logger.info(
+                "Embedded Dramatiq workers started (%d analysis threads on %s, %d webhook threads)",
+                EMBEDDED_WORKER_THREADS, sorted(analysis_queues), EMBEDDED_WEBHOOK_THREADS,
+            )
         return _worker
 
 
 def stop_embedded_worker() -> None:
-    global _worker
+    global _worker, _webhook_worker
     with _lock:
-        if _worker is not None:
-            _worker.stop()
-            _worker = None
+        for worker in (_worker, _webhook_worker):
+            if worker is not None:
+                worker.stop()
+        _worker = _webhook_worker = None
 
 
 def send_on_commit(actor, *args, **kwargs) -> None:

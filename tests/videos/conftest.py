@@ -140,8 +140,15 @@ class WebhookReceiver:
         return json.loads(self.requests[index]["body"])
 
 
+def allow_loopback_webhooks(settings) -> None:
+    """Receivers in tests live on 127.0.0.1, which the callback rule refuses by default:
+    the operator's allow-list (VISIONERA_WEBHOOK_ALLOWED_NETWORKS) lets them through."""
+    settings.VISIONERA_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+
+
 @pytest.fixture
-def webhook_receiver():
+def webhook_receiver(settings):
+    allow_loopback_webhooks(settings)
     receiver = WebhookReceiver()
     receiver.thread.start()
     yield receiver
@@ -167,11 +174,12 @@ def _database_url() -> str:
 class WorkerProcess:
     """`manage.py rundramatiq` in its own session, so the whole tree can be signalled."""
 
-    def __init__(self, env: dict, log_path: Path):
+    def __init__(self, env: dict, log_path: Path, extra_args=()):
         self.log_path = log_path
         self.log = open(log_path, "ab")  # closed in stop()
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", "1"],
+            [sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", "1",
+             *extra_args],
             cwd=PROJECT_ROOT,
             env=env,
             stdout=self.log,
@@ -223,12 +231,14 @@ def start_worker(db, media_root, tmp_path):
         "VISIONERA_VIDEO_HEARTBEAT_SECONDS": "1",
         "VISIONERA_VIDEO_STALE_SECONDS": "4",
         "VISIONERA_VIDEO_SWEEP_SECONDS": "2",
+        # The tests' webhook receivers listen on loopback.
+        "VISIONERA_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32",
         "PYTHONUNBUFFERED": "1",
     }
 
-    def start() -> WorkerProcess:
+    def start(*extra_args) -> WorkerProcess:
         log_path = tmp_path / f"worker-{len(started) + 1}.log"
-        worker = WorkerProcess(env, log_path)
+        worker = WorkerProcess(env, log_path, extra_args)
         started.append(worker)
         worker.wait_ready()
         return worker
@@ -239,13 +249,148 @@ def start_worker(db, media_root, tmp_path):
 
 
 def signature_ok(request: dict, secret: str) -> bool:
-    from videos.webhooks import verify
+    """What an integrator does: verify with the Standard Webhooks library."""
+    from standardwebhooks import Webhook, WebhookVerificationError
 
-    headers = {name.lower(): value for name, value in request["headers"].items()}
-    return verify(
-        secret, headers["x-visionera-timestamp"], request["body"], headers["x-visionera-signature"]
-    )
+    try:
+        Webhook(secret).verify(request["body"], dict(request["headers"]))
+    except WebhookVerificationError:
+        return False
+    return True
+
+
+def account_secret(user) -> str:
+    from videos.services import get_webhook_secret
+
+    return get_webhook_secret(owner=user).secret
+
+
+def deliver_now(*, job=None, delivery=None) -> "WebhookDelivery":  # noqa: F821
+    """Run a delivery's attempts in this thread, as the webhooks actor would."""
+    from django.utils import timezone
+
+    from videos import services
+    from videos.models import WebhookDelivery
+
+    delivery = delivery or WebhookDelivery.objects.get(job=job)
+    for _ in range(20):
+        # The delayed message of the next attempt arrives when it is due.
+        WebhookDelivery.objects.filter(pk=delivery.pk, status="pending").update(
+            due_at=timezone.now()
+        )
+        services.attempt_delivery(delivery_id=delivery.pk)
+        delivery.refresh_from_db()
+        if delivery.status in ("delivered", "failed"):
+            return delivery
+    raise AssertionError(f"delivery still {delivery.status} after 20 attempts")
 
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+class RawServer:
+    """A TCP server on 127.0.0.1 whose every connection runs ``handler(conn, stop)``.
+
+    For receivers that misbehave below HTTP: trickling bytes, answering an SSH banner,
+    redirecting. ``connections`` counts accepted connections; ``stop`` ends handlers.
+    """
+
+    def __init__(self, handler):
+        import socket
+
+        self.handler = handler
+        self.stop = threading.Event()
+        self.connections = 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.2)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def port(self) -> int:
+        return self.listener.getsockname()[1]
+
+    def url(self, path="/hook", host="127.0.0.1") -> str:
+        return f"http://{host}:{self.port}{path}"
+
+    def _serve(self):
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn):
+        try:
+            conn.settimeout(30)
+            self.handler(conn, self.stop)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(timeout=5)
+        self.listener.close()
+
+
+def read_request(conn) -> bytes:
+    """The request's head and body (by Content-Length), as a receiver reads it."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
+@pytest.fixture
+def raw_server(settings):
+    allow_loopback_webhooks(settings)
+    servers = []
+
+    def start(handler) -> RawServer:
+        server = RawServer(handler)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture(autouse=True)
+def deliveries_stay_on_loopback(monkeypatch):
+    """Belt and braces for every test here: a delivery that would connect anywhere but
+    loopback is stopped and fails the test (the rule should have refused it long before)."""
+    import ipaddress
+
+    from videos import webhooks
+
+    outside = []
+    real_connect = webhooks._connect
+
+    def loopback_only(address, port, deadline):
+        if not ipaddress.ip_address(address).is_loopback:
+            outside.append(address)
+            raise ConnectionRefusedError("tests deliver to loopback only")
+        return real_connect(address, port, deadline)
+
+    monkeypatch.setattr(webhooks, "_connect", loopback_only)
+    yield
+    assert outside == [], f"a delivery tried to reach {outside}"

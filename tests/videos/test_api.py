@@ -55,14 +55,19 @@ def test_a_truncated_mp4_is_refused_as_corrupt_with_no_file(
 
 @pytest.mark.parametrize(
     "fields",
-    [{"features": "faces,cats"}, {"sample_fps": "0"}, {"callback_url": "not a url"}],
+    [
+        ({"features": "faces,cats"}, "invalid_request"),
+        ({"sample_fps": "0"}, "invalid_request"),
+        ({"callback_url": "not a url"}, "invalid_callback_url"),
+    ],
 )
 def test_bad_options_after_the_file_was_stored_leave_no_file(
     pro_client, synthetic_video_bytes, media_root, fields
 ):
+    fields, code = fields
     response = analyze(pro_client, synthetic_video_bytes, **fields)
     assert response.status_code == 400
-    assert response.json()["error"]["code"] == "invalid_request"
+    assert response.json()["error"]["code"] == code
     assert not VideoJob.objects.exists() and media_files(media_root) == []
 
 

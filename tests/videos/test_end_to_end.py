@@ -11,12 +11,12 @@ import pytest
 
 from tests.helpers import upload
 from tests.videos.conftest import (
+    account_secret,
     needs_broker,
     needs_embedded,
     signature_ok,
     wait_for,
 )
-from videos import webhooks
 from videos.models import VideoJob
 
 pytestmark = [
@@ -94,14 +94,18 @@ def test_fixture_clip_completes_through_the_embedded_worker(
     pro_client, fixture_clip, lin_collection_factory, webhook_receiver, settings
 ):
     settings.VIDEO_JOB_HEARTBEAT_SECONDS = 1
-    settings.VIDEO_WEBHOOK_SECRET = "whsec-e2e"
     collection = lin_collection_factory(pro_client.user)
     created = submit(pro_client, fixture_clip, collection, callback_url=webhook_receiver.url)
     observed = follow(pro_client, created["status_url"])
     check_completed_lifecycle(pro_client, created, observed)
     assert webhook_receiver.received.wait(10), "no webhook arrived"
-    assert signature_ok(webhook_receiver.requests[0], "whsec-e2e")
-    assert webhook_receiver.json()["job_id"] == created["job_id"]
+    assert signature_ok(webhook_receiver.requests[0], account_secret(pro_client.user))
+    assert webhook_receiver.json()["data"]["job_id"] == created["job_id"]
+    # The delivery actor recorded its outcome on the job (the API shows it).
+    wait_for(lambda: "webhook" in (pro_client.get(created["status_url"]).json()["summary"]),
+             timeout=10, message="the webhook outcome")
+    webhook = pro_client.get(created["status_url"]).json()["summary"]["webhook"]
+    assert webhook["delivered"] is True and webhook["status_code"] == 200
 
 
 @needs_broker
@@ -115,8 +119,8 @@ def test_fixture_clip_completes_on_a_separate_worker_process(
     observed = follow(pro_client, created["status_url"])
     check_completed_lifecycle(pro_client, created, observed)
     assert webhook_receiver.received.wait(10), "no webhook arrived"
-    # The worker process signs with the same (derived) secret as this process.
-    assert signature_ok(webhook_receiver.requests[0], webhooks.signing_secret())
+    # The worker process signs with the account's own secret, read from the database.
+    assert signature_ok(webhook_receiver.requests[0], account_secret(pro_client.user))
 
 
 @needs_broker
