@@ -2,20 +2,25 @@
 
 An image becomes one EXIF-upright RGB uint8 array; a video is streamed to MEDIA_ROOT and
 probed before anything else happens to it.
+
+Memory (docs/HARDENING.md → "Bounded memory"): an image's pixel count is checked from its
+header before a byte of pixels is decoded, and the decoded picture is converted to RGB in
+strips, so one decode peaks at about the decoder's own image (at most 4 bytes a pixel)
+plus the 3-byte RGB array — never float64 copies or whole-image intermediates.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import os
 import uuid
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from django.conf import settings
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from visionera.api.errors import (
     CorruptFile,
@@ -30,8 +35,19 @@ MIN_IMAGE_SIDE = 64
 IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 VIDEO_FORMATS = ("mp4", "mov", "webm", "avi")
 
+STRIP_PIXELS = 1 << 20
+"""Pixels converted to RGB at a time: strips keep every mode conversion's temporaries at a
+few megabytes whatever the image's size."""
+
+EXIF_ORIENTATION = 0x0112
+
 # Truncated files are errors, never silently padded with grey.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+# Pillow's own bomb guard is a process-wide number compared at open(): changing it per
+# request races between gthread threads, and between its warning and error thresholds it
+# only warns. decode_image checks settings.VISIONERA_MAX_IMAGE_PIXELS itself, from the
+# header, before anything is decoded, and every image the server decodes goes through it.
+Image.MAX_IMAGE_PIXELS = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +56,10 @@ class DecodedImage:
     format: str
     byte_size: int
     filename: str
+    scale: float = 1.0
+    """Pixels of the uploaded image per pixel of ``pixels``: 1 unless a large JPEG was
+    decoded reduced (``reduce_to_side``); multiply coordinates by it to report them in the
+    uploaded image's pixels."""
 
     @property
     def width(self) -> int:
@@ -102,31 +122,125 @@ def _too_large(field: str, size: int, max_bytes: int, plan_name: str | None) -> 
     return FileTooLarge(f"{field} is {megabytes(size)}; {who} {megabytes(max_bytes)} per file")
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
-    """Normalise alpha, palette, greyscale, 16-bit and CMYK images to 8-bit RGB."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        array = np.asarray(image, dtype=np.float64)
-        peak = array.max() or 1.0
-        image = Image.fromarray((array * (255.0 / peak)).clip(0, 255).astype(np.uint8), "L")
-    elif image.mode == "F":
-        array = np.asarray(image, dtype=np.float64)
-        span = (array.max() - array.min()) or 1.0
-        image = Image.fromarray(((array - array.min()) * 255.0 / span).astype(np.uint8), "L")
-    if image.mode == "P":
-        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
-    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        # Transparent pixels would be black after a plain convert; put them on white instead.
-        rgba = image.convert("RGBA")
-        background = Image.new("RGB", rgba.size, (255, 255, 255))
-        background.paste(rgba, mask=rgba.getchannel("A"))
-        return background
-    return image if image.mode == "RGB" else image.convert("RGB")
+def _grey_converter(image: Image.Image):
+    """Strip → H×W uint8 for 16/32-bit integer and float images, scaled like a viewer would.
+
+    Integer images map 0…max to 0…255 (max of the whole image), float images min…max; the
+    extrema come from Pillow in one pass over its own buffer, and each strip is scaled with
+    integer (or strip-sized float) arithmetic, so nothing image-sized is ever float64.
+    """
+    low, high = image.getextrema()
+    if image.mode == "F":
+        span = (high - low) or 1.0
+
+        def convert(strip):
+            values = np.asarray(strip, dtype=np.float64)
+            return ((values - low) * (255.0 / span)).astype(np.uint8)
+
+        return convert
+    peak = int(high) if high > 0 else 1
+
+    def convert(strip):
+        values = np.asarray(strip).astype(np.int64)
+        return np.clip(values * 255 // peak, 0, 255).astype(np.uint8)
+
+    return convert
+
+
+def _on_white(strip: Image.Image) -> Image.Image:
+    # Transparent pixels would be black after a plain convert; put them on white instead.
+    rgba = strip.convert("RGBA")
+    background = Image.new("RGB", rgba.size, (255, 255, 255))
+    background.paste(rgba, mask=rgba.getchannel("A"))
+    return background
+
+
+def _strip_converter(image: Image.Image):
+    """The function turning one strip of ``image`` into an RGB (or grey) uint8 array."""
+    mode = image.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        return _grey_converter(image)
+    if mode == "RGB":
+        return np.asarray
+    if mode in ("L", "1"):
+        return lambda strip: np.asarray(strip.convert("L"))
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        mode == "P" and "transparency" in image.info
+    ):
+        return lambda strip: np.asarray(_on_white(strip))
+    return lambda strip: np.asarray(strip.convert("RGB"))  # P, CMYK, YCbCr, LAB, HSV
+
+
+def _rgb_array(image: Image.Image) -> np.ndarray:
+    """A loaded image of any mode → H×W×3 uint8 RGB, converted strip by strip."""
+    width, height = image.size
+    pixels = np.empty((height, width, 3), dtype=np.uint8)
+    convert = _strip_converter(image)
+    rows = max(1, STRIP_PIXELS // max(1, width))
+    for top in range(0, height, rows):
+        bottom = min(height, top + rows)
+        converted = convert(image.crop((0, top, width, bottom)))
+        # A grey strip (H×W) is broadcast into the three channels.
+        pixels[top:bottom] = converted if converted.ndim == 3 else converted[..., None]
+    return pixels
+
+
+def _upright(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation to the array, as ImageOps.exif_transpose would.
+
+    Done on the uint8 array after Pillow's image is released, so turning a photo costs one
+    RGB copy instead of a second full Pillow image.
+    """
+    turned = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: a.transpose(1, 0, 2),
+        6: lambda a: np.rot90(a, k=-1),
+        7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),
+        8: lambda a: np.rot90(a, k=1),
+    }.get(orientation)
+    return pixels if turned is None else np.ascontiguousarray(turned(pixels))
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        return int(image.getexif().get(EXIF_ORIENTATION) or 1)
+    except (TypeError, ValueError):
+        return 1
+
+
+def _draft(image: Image.Image, reduce_to_side: int | None) -> float:
+    """Let libjpeg decode a large JPEG at 1/2, 1/4 or 1/8 scale, keeping the longest side
+    at least ``reduce_to_side``; returns the scale (uploaded px per decoded px)."""
+    if not reduce_to_side or image.format != "JPEG":
+        return 1.0
+    width, height = image.size
+    longest = max(width, height)
+    if longest < 2 * reduce_to_side:
+        return 1.0
+    wanted = (
+        max(1, math.ceil(reduce_to_side * width / longest)),
+        max(1, math.ceil(reduce_to_side * height / longest)),
+    )
+    image.draft(None, wanted)
+    return width / image.size[0]
 
 
 def decode_image(
-    upload, *, field: str, max_bytes: int, plan_name: str | None = None
+    upload,
+    *,
+    field: str,
+    max_bytes: int,
+    plan_name: str | None = None,
+    reduce_to_side: int | None = None,
 ) -> DecodedImage:
-    """Validate one uploaded image and decode it once into an upright RGB array."""
+    """Validate one uploaded image and decode it once into an upright RGB array.
+
+    ``reduce_to_side``: the caller only needs this many pixels on the longest side, so a
+    JPEG at least twice that large may be decoded reduced (DecodedImage.scale says by how
+    much). Other formats are always decoded at full size.
+    """
     if upload is None or isinstance(upload, str):
         raise MissingFile(f"{field} is required: send it as a multipart file")
     size = int(getattr(upload, "size", 0) or 0)
@@ -141,35 +255,35 @@ def decode_image(
         raise UnsupportedFormat(f"{field} is not a JPEG, PNG, WebP or GIF image")
     upload.seek(0)
     max_pixels = settings.VISIONERA_MAX_IMAGE_PIXELS
-    previous_limit = Image.MAX_IMAGE_PIXELS
     try:
-        with warnings.catch_warnings():
-            # Pillow warns between 1× and 2× its limit and raises beyond: refuse both.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            Image.MAX_IMAGE_PIXELS = max_pixels
-            with Image.open(upload, formats=IMAGE_FORMATS) as image:
-                width, height = image.size
-                if width < MIN_IMAGE_SIDE or height < MIN_IMAGE_SIDE:
-                    raise ImageTooSmall(
-                        f"{field} is {width}×{height} px; at least "
-                        f"{MIN_IMAGE_SIDE}×{MIN_IMAGE_SIDE} px is required"
-                    )
-                image.seek(0)  # GIF: the first frame only
-                image.load()
-                upright = ImageOps.exif_transpose(image)
-                pixels = np.ascontiguousarray(np.asarray(_to_rgb(upright), dtype=np.uint8))
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise FileTooLarge(
-            f"{field} has too many pixels; the limit is {max_pixels / 1e6:.0f} megapixels"
-        ) from None
+        # open() reads the header only: the pixel cap is checked before any decoding.
+        with Image.open(upload, formats=IMAGE_FORMATS) as image:
+            width, height = image.size
+            if width * height > max_pixels:
+                raise FileTooLarge(
+                    f"{field} is {width}×{height} px ({width * height / 1e6:.1f} megapixels);"
+                    f" the limit is {max_pixels / 1e6:.0f} megapixels"
+                )
+            if width < MIN_IMAGE_SIDE or height < MIN_IMAGE_SIDE:
+                raise ImageTooSmall(
+                    f"{field} is {width}×{height} px; at least "
+                    f"{MIN_IMAGE_SIDE}×{MIN_IMAGE_SIDE} px is required"
+                )
+            image.seek(0)  # GIF: the first frame only
+            orientation = _orientation(image)
+            scale = _draft(image, reduce_to_side)
+            image.load()
+            pixels = _rgb_array(image)
     except UnidentifiedImageError:
         raise CorruptFile(f"{field} looks like {declared} but could not be decoded") from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
         raise CorruptFile(f"{field} is a damaged {declared} file ({type(exc).__name__})") from None
-    finally:
-        Image.MAX_IMAGE_PIXELS = previous_limit
     return DecodedImage(
-        pixels=pixels, format=declared, byte_size=size, filename=_display_name(upload)
+        pixels=_upright(pixels, orientation),
+        format=declared,
+        byte_size=size,
+        filename=_display_name(upload),
+        scale=scale,
     )
 
 
