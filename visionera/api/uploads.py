@@ -41,6 +41,18 @@ few megabytes whatever the image's size."""
 
 EXIF_ORIENTATION = 0x0112
 
+PEAK_BYTES_PER_PIXEL = 8
+PEAK_OVERHEAD_BYTES = 48 * 1024 * 1024
+"""The documented bound on one image request's memory (docs/HARDENING.md): decoding and
+analysing an image of P pixels raises the process's peak RSS by at most
+8 × P + 48 MB — the decoder's own image (≤ 4 bytes a pixel: RGB, RGBA, CMYK, 32-bit),
+the 3-byte RGB array, and strip-sized temporaries. At the default 50 MP cap: ≤ 448 MB.
+tests/hardening/test_memory_bounds.py measures it on hostile images."""
+
+
+def request_memory_bound(pixels: int) -> int:
+    return PEAK_BYTES_PER_PIXEL * pixels + PEAK_OVERHEAD_BYTES
+
 # Truncated files are errors, never silently padded with grey.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 # Pillow's own bomb guard is a process-wide number compared at open(): changing it per
