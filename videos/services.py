@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from videos import pipeline, selectors, webhooks
 from videos.models import VideoDetection, VideoJob
-from visionera.api.uploads import StoredVideo, remove_file
+from visionera.api.uploads import StoredVideo, remove_file, video_limits
 from visionera.worker import send_on_commit
 
 logger = logging.getLogger(__name__)
@@ -254,6 +254,7 @@ def run_job(*, job_id) -> str:
             gallery=_gallery(job),
             on_detections=lambda batch: _store_detections(job, batch),
             on_progress=_ProgressReporter(job),
+            limits=video_limits(),
         )
         now = timezone.now()
         finished = _lease(job).update(

@@ -309,24 +309,37 @@ def image_from_bytes(data: bytes, *, field: str = "image", max_bytes: int = 50_0
     return decode_image(_Buffer(data), field=field, max_bytes=max_bytes)
 
 
-def _probe_video(path: Path) -> tuple[float, int, float, int, int]:
-    import cv2  # imported here: only video uploads need OpenCV in the web process
+def video_limits():
+    """The operator's video bounds (settings) as the framework-free pipeline's VideoLimits."""
+    from videos.pipeline import VideoLimits
 
-    capture = cv2.VideoCapture(str(path))
+    return VideoLimits(
+        max_seconds=float(settings.VISIONERA_MAX_VIDEO_SECONDS),
+        max_width=settings.VISIONERA_MAX_VIDEO_WIDTH,
+        max_height=settings.VISIONERA_MAX_VIDEO_HEIGHT,
+        max_fps=settings.VISIONERA_MAX_VIDEO_FPS,
+        max_sampled_frames=settings.VISIONERA_VIDEO_MAX_SAMPLED_FRAMES,
+    )
+
+
+def _checked_video(path: Path, field: str):
+    """Probe the stored file's headers (no frame decoded) and apply the video limits."""
+    # Imported here: PyAV and the pipeline are only needed by video uploads.
+    from videos.pipeline import VideoDecodeError, VideoOutOfBounds, probe
+
     try:
-        if not capture.isOpened():
-            return 0.0, 0, 0.0, 0, 0
-        fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
-        frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH) or 0)
-        height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
-        ok, _ = capture.read()
-        if not ok:
-            return 0.0, 0, 0.0, 0, 0
-        duration = frames / fps if fps > 0 else 0.0
-        return duration, frames, fps, width, height
-    finally:
-        capture.release()
+        info = probe(path)
+        video_limits().check(info)
+    except VideoOutOfBounds as exc:
+        message = f"{field} {str(exc).removeprefix('the video ')}"
+        if exc.reason == "duration":
+            raise FileTooLarge(message) from None
+        raise UnsupportedFormat(message) from None
+    except VideoDecodeError:
+        raise CorruptFile(f"{field} has no readable video stream") from None
+    if info.frame_count <= 0:
+        raise CorruptFile(f"{field} has no readable video stream")
+    return info
 
 
 def store_video(upload, *, field: str = "video", directory: str = "videos") -> StoredVideo:
@@ -356,25 +369,20 @@ def store_video(upload, *, field: str = "video", directory: str = "videos") -> S
         if exc.errno == 28:  # ENOSPC
             raise InsufficientStorage("the server has no room for this video") from None
         raise
-    duration, frames, fps, width, height = _probe_video(path)
-    if frames <= 0 or fps <= 0:
+    try:
+        info = _checked_video(path, field)
+    except Exception:
         path.unlink(missing_ok=True)
-        raise CorruptFile(f"{field} has no readable video stream")
-    if duration > settings.VISIONERA_MAX_VIDEO_SECONDS:
-        path.unlink(missing_ok=True)
-        raise FileTooLarge(
-            f"{field} lasts {duration:.0f} s; at most {settings.VISIONERA_MAX_VIDEO_SECONDS} s"
-            " is accepted"
-        )
+        raise
     return StoredVideo(
         path=path,
         container=container,
         byte_size=size,
-        duration_seconds=duration,
-        frame_count=frames,
-        fps=fps,
-        width=width,
-        height=height,
+        duration_seconds=info.duration_seconds,
+        frame_count=info.frame_count,
+        fps=info.fps,
+        width=info.width,
+        height=info.height,
         filename=_display_name(upload),
     )
 
