@@ -246,12 +246,12 @@ class FrameSampler:
                             f"the video cannot be decoded ({type(exc).__name__})"
                         ) from exc
                     return  # damaged tail: what was decoded stands, as with any player
-                if first_time is None and frame.time is not None:
-                    first_time = frame.time
-                if frame.time is not None:
-                    seconds = frame.time - first_time
-                else:
+                if frame.time is None:
                     seconds = index / fps
+                else:
+                    if first_time is None:  # the first frame with a timestamp
+                        first_time = frame.time - index / fps
+                    seconds = frame.time - first_time
                 if seconds > limits.max_seconds or index >= self.max_frames:
                     self.truncated = True
                     return

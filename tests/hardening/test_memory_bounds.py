@@ -228,3 +228,33 @@ def test_a_huge_jpeg_in_a_batch_is_decoded_reduced_with_its_box_in_uploaded_pixe
     for key in ("x", "y", "width", "height"):
         assert abs(huge[key] - 5 * small[key]) <= max(10, small["width"] * 5 // 20), (huge, small)
     assert body["pairs"][0]["match"] is True and body["pairs"][0]["distance"] < 0.3
+
+
+def test_a_bomb_last_in_a_batch_is_refused_before_any_image_is_decoded(
+    pro_client, settings, monkeypatch
+):
+    """Headers are checked while the request is validated, so the batch's good images are
+    not decoded and described only to be thrown away when the last one is refused."""
+    import io
+
+    from PIL import Image
+
+    from tests.helpers import upload
+    from visionera.api import uploads
+
+    decoded = []
+    real_rgb_array = uploads._rgb_array
+    monkeypatch.setattr(
+        uploads, "_rgb_array", lambda image: decoded.append(image.size) or real_rgb_array(image)
+    )
+    settings.VISIONERA_MAX_IMAGE_PIXELS = 4_000_000
+    good, bomb = io.BytesIO(), io.BytesIO()
+    Image.new("RGB", (640, 480), (90, 120, 150)).save(good, format="PNG")
+    Image.new("L", (4000, 4000), 0).save(bomb, format="PNG")
+    images = [upload(f"{index}.png", good.getvalue()) for index in range(3)]
+    images.append(upload("bomb.png", bomb.getvalue()))
+    response = pro_client.post("/api/faces/batch-match", {"images": images})
+    assert response.status_code == 413, response.content[:300]
+    assert response.json()["error"]["code"] == "file_too_large"
+    assert "4000×4000 px (16.0 megapixels)" in response.json()["error"]["message"]
+    assert decoded == []

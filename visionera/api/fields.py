@@ -8,7 +8,12 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from visionera.api.errors import MissingFile
-from visionera.api.uploads import DecodedImage, decode_image, store_video
+from visionera.api.uploads import (
+    DecodedImage,
+    check_image_header,
+    decode_image,
+    store_video,
+)
 
 
 def _field_label(field) -> str:
@@ -72,9 +77,12 @@ class DeferredImageUploadField(ImageUploadField):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data):
-        if isinstance(data, str):
-            raise MissingFile(f"{_field_label(self)} is required: send it as a multipart file")
-        return PendingImage(data, _field_label(self), self.context["plan"], self.reduce_to_side)
+        plan = self.context["plan"]
+        # The header checks now, so a bad image is refused before any other is decoded.
+        check_image_header(
+            data, field=_field_label(self), max_bytes=plan.max_image_bytes, plan_name=plan.name
+        )
+        return PendingImage(data, _field_label(self), plan, self.reduce_to_side)
 
 
 @extend_schema_field(OpenApiTypes.BINARY)

@@ -15,6 +15,7 @@ import io
 import math
 import os
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -239,20 +240,11 @@ def _draft(image: Image.Image, reduce_to_side: int | None) -> float:
     return width / image.size[0]
 
 
-def decode_image(
-    upload,
-    *,
-    field: str,
-    max_bytes: int,
-    plan_name: str | None = None,
-    reduce_to_side: int | None = None,
-) -> DecodedImage:
-    """Validate one uploaded image and decode it once into an upright RGB array.
-
-    ``reduce_to_side``: the caller only needs this many pixels on the longest side, so a
-    JPEG at least twice that large may be decoded reduced (DecodedImage.scale says by how
-    much). Other formats are always decoded at full size.
-    """
+@contextmanager
+def _opened_image(upload, *, field: str, max_bytes: int, plan_name: str | None):
+    """Every check an image passes before its pixels are decoded; yields the opened
+    (header-only) Pillow image and its format, and maps decoding failures in the body to
+    the contract's errors."""
     if upload is None or isinstance(upload, str):
         raise MissingFile(f"{field} is required: send it as a multipart file")
     size = int(getattr(upload, "size", 0) or 0)
@@ -281,15 +273,47 @@ def decode_image(
                     f"{field} is {width}×{height} px; at least "
                     f"{MIN_IMAGE_SIDE}×{MIN_IMAGE_SIDE} px is required"
                 )
-            image.seek(0)  # GIF: the first frame only
-            orientation = _orientation(image)
-            scale = _draft(image, reduce_to_side)
-            image.load()
-            pixels = _rgb_array(image)
+            yield image, declared
     except UnidentifiedImageError:
         raise CorruptFile(f"{field} looks like {declared} but could not be decoded") from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
         raise CorruptFile(f"{field} is a damaged {declared} file ({type(exc).__name__})") from None
+    finally:
+        upload.seek(0)
+
+
+def check_image_header(
+    upload, *, field: str, max_bytes: int, plan_name: str | None = None
+) -> None:
+    """decode_image's checks that need only the header (bytes, format, pixel cap, minimum
+    size), for refusing a bad image in a batch before decoding any of the others."""
+    with _opened_image(upload, field=field, max_bytes=max_bytes, plan_name=plan_name):
+        pass
+
+
+def decode_image(
+    upload,
+    *,
+    field: str,
+    max_bytes: int,
+    plan_name: str | None = None,
+    reduce_to_side: int | None = None,
+) -> DecodedImage:
+    """Validate one uploaded image and decode it once into an upright RGB array.
+
+    ``reduce_to_side``: the caller only needs this many pixels on the longest side, so a
+    JPEG at least twice that large may be decoded reduced (DecodedImage.scale says by how
+    much). Other formats are always decoded at full size.
+    """
+    with _opened_image(
+        upload, field=field, max_bytes=max_bytes, plan_name=plan_name
+    ) as (image, declared):
+        image.seek(0)  # GIF: the first frame only
+        orientation = _orientation(image)
+        scale = _draft(image, reduce_to_side)
+        image.load()
+        pixels = _rgb_array(image)
+    size = int(upload.size)
     return DecodedImage(
         pixels=_upright(pixels, orientation),
         format=declared,
