@@ -155,10 +155,10 @@ def _open(path: Path | str, **options) -> av.container.InputContainer:
 def probe(path: Path | str) -> VideoInfo:
     """Read size, frame rate, frame count and duration from the container's headers.
 
-    PyAV, not OpenCV: OpenCV has to decode a frame to open a file (a 12000×12000 MJPEG
-    frame is 1.2 GB as BGR), and even ffmpeg's stream probing decodes frames of some
-    codecs (H.264, to guess its delay); with ``skip_frame=all`` the decoders only parse,
-    so nothing here allocates a picture.
+    PyAV, not OpenCV: OpenCV has to decode a frame to open a file (opening a 1.8 MB
+    12000×12000 MJPEG AVI grew the process by 1.08 GB), and even ffmpeg's stream probing
+    decodes frames of some codecs (H.264, to guess its delay); with ``skip_frame=all`` the
+    decoders only parse, so nothing here allocates a picture.
     """
     with _open(path, skip_frame="all") as container:
         if not container.streams.video:
@@ -193,7 +193,8 @@ class FrameSampler:
     Every frame is decoded (codecs need them) but only sampled ones are converted to RGB.
     Decoding stops at the limits whatever the headers said: a frame timestamp past
     ``max_seconds``, more than ``max_frames`` frames, or ``max_sampled_frames`` samples;
-    ``truncated`` then says frames were left, and ``decoded_seconds`` how far it got.
+    ``truncated`` then says frames were left (also when the rest could not be decoded),
+    and ``decoded_seconds`` how far it got.
     Timestamps are the frames' own (presentation time from the first frame).
     """
 
@@ -245,7 +246,10 @@ class FrameSampler:
                         raise VideoDecodeError(
                             f"the video cannot be decoded ({type(exc).__name__})"
                         ) from exc
-                    return  # damaged tail: what was decoded stands, as with any player
+                    # A damaged tail, or a later frame the decoder refused (over max_pixels):
+                    # what was decoded stands, and the summary says the rest was not seen.
+                    self.truncated = True
+                    return
                 if frame.time is None:
                     seconds = index / fps
                 else:
