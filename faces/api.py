@@ -8,9 +8,9 @@ from rest_framework.response import Response
 
 from accounts import groups
 from faces import selectors, services
-from faces.engine import DEFAULT_THRESHOLD
+from faces.engine import DEFAULT_THRESHOLD, DETECTION_SIDE
 from visionera.api.errors import InvalidRequest
-from visionera.api.fields import CommaListField, ImageUploadField
+from visionera.api.fields import CommaListField, DeferredImageUploadField, ImageUploadField
 from visionera.api.pagination import PageNumberPagination
 from visionera.api.serializers import BoxSerializer
 from visionera.api.uploads import megabytes
@@ -27,6 +27,12 @@ def _threshold_field():
         required=False, min_value=0.0, max_value=2.0, default=DEFAULT_THRESHOLD,
         help_text=THRESHOLD_HELP,
     )
+
+BATCH_DECODE_SIDE = 2 * DETECTION_SIDE
+"""Batch-match only needs this many pixels on an image's longest side: the detector scans
+DETECTION_SIDE px and finds faces of ~80 px there, so at twice that every detectable face
+is ≥ 160 px and its 150 px aligned chip is cut without magnifying. Larger JPEGs are decoded
+reduced by libjpeg (1/2, 1/4, 1/8), which bounds their memory; boxes are mapped back."""
 
 
 class FaceBoxSerializer(serializers.Serializer):
@@ -169,7 +175,8 @@ class BatchMatchApi(_FacesView):
 
     class InputSerializer(serializers.Serializer):
         images = serializers.ListField(
-            child=ImageUploadField(),
+            # Decoded one at a time by the service, never all at once (docs/HARDENING.md).
+            child=DeferredImageUploadField(reduce_to_side=BATCH_DECODE_SIDE),
             min_length=2,
             help_text="Repeat the field: 2 to the plan's batch size.",
         )
@@ -226,7 +233,8 @@ class BatchMatchApi(_FacesView):
     )
     def post(self, request):
         data = self.validated(self.InputSerializer)
-        result = services.batch_match(images=data["images"], threshold=data["threshold"])
+        images = (pending.decode() for pending in data["images"])
+        result = services.batch_match(images=images, threshold=data["threshold"])
         return self.render(self.OutputSerializer, result)
 
 

@@ -6,7 +6,7 @@ and returns plain dicts in the contract's shape.
 """
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from django.conf import settings
@@ -200,32 +200,47 @@ def search_collection(
     }
 
 
-def batch_match(*, images: Sequence[DecodedImage], threshold: float) -> dict:
-    """N:N: every pair of images compared by their largest faces, and identity groups."""
-    found = engine.get_face_engine().detect_many(
-        [image.pixels for image in images], descriptors=True, max_faces=1
-    )
-    with_face = [index for index, faces in enumerate(found) if faces]
-    pairs, groups = [], []
-    if with_face:
-        descriptors = np.stack([found[index][0].descriptor for index in with_face])
-        distances = pairwise_distances(descriptors)
-        for i, a in enumerate(with_face):
-            for j in range(i + 1, len(with_face)):
-                pairs.append({"a": a, "b": with_face[j], **_verdict(distances[i, j], threshold)})
-        groups = [
-            [with_face[member] for member in group] for group in cluster(descriptors, threshold)
-        ]
-    return {
-        "images": [
+def batch_match(*, images: Iterable[DecodedImage], threshold: float) -> dict:
+    """N:N: every pair of images compared by their largest faces, and identity groups.
+
+    ``images`` may be a generator that decodes each upload on demand: each image is
+    described and its pixels dropped before the next is decoded, so memory holds one
+    image plus a 128-float descriptor per face, whatever the batch size.
+    """
+    face_engine = engine.get_face_engine()
+    rendered, descriptors, with_face = [], [], []
+    # Not enumerate(): it keeps its last (index, image) tuple for reuse until the next
+    # item has been produced, which would hold the previous image's pixels while the
+    # next one is decoded.
+    index = -1
+    for image in images:
+        index += 1
+        faces = face_engine.detect(image.pixels, descriptors=True, max_faces=1)
+        box = None
+        if faces:
+            with_face.append(index)
+            descriptors.append(faces[0].descriptor)
+            # A JPEG decoded reduced reports its box in the uploaded image's pixels.
+            box = faces[0].box.scaled(1.0 / image.scale).as_dict()
+        rendered.append(
             {
                 "index": index,
                 "filename": image.filename,
-                "faces_detected": len(found[index]),
-                "box": found[index][0].box.as_dict() if found[index] else None,
+                "faces_detected": len(faces),
+                "box": box,
             }
-            for index, image in enumerate(images)
-        ],
+        )
+        del image, faces  # the pixels go before the next image is decoded
+    pairs, groups = [], []
+    if with_face:
+        stacked = np.stack(descriptors)
+        distances = pairwise_distances(stacked)
+        for i, a in enumerate(with_face):
+            for j in range(i + 1, len(with_face)):
+                pairs.append({"a": a, "b": with_face[j], **_verdict(distances[i, j], threshold)})
+        groups = [[with_face[member] for member in group] for group in cluster(stacked, threshold)]
+    return {
+        "images": rendered,
         "pairs": pairs,
         "groups": sorted(groups),
         "threshold": threshold,

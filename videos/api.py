@@ -76,6 +76,12 @@ class FeatureCountsSerializer(serializers.Serializer):
 
 class VideoSummarySerializer(serializers.Serializer):
     duration_seconds = serializers.FloatField()
+    truncated = serializers.BooleanField(
+        required=False,
+        help_text="True when analysis stopped at a limit (the length, whatever the file's"
+        " header claimed, or the sampled-frame budget); only analysed_seconds were seen.",
+    )
+    analysed_seconds = serializers.FloatField(required=False)
     video = VideoInfoSerializer()
     sample_fps = serializers.FloatField()
     frames_analysed = serializers.IntegerField()

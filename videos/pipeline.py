@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
+import av
 import numpy as np
 
 from faces.engine import DEFAULT_THRESHOLD, get_face_engine
@@ -72,16 +72,74 @@ class Gallery:
         return str(self.index.ids[matches[0].row]), round(matches[0].distance, 4)
 
 
-@dataclass
+@dataclass(frozen=True)
 class VideoInfo:
+    """What the container's headers say; nothing here comes from a decoded frame."""
+
     fps: float
     frame_count: int
     width: int
     height: int
+    duration_seconds: float
+    codec: str = ""
+
+
+class VideoOutOfBounds(VideoDecodeError):
+    """The video is readable but beyond a limit; ``reason`` says which."""
+
+    def __init__(self, message: str, *, reason: str):
+        super().__init__(message)
+        self.reason = reason  # "resolution", "frame_rate" or "duration"
+
+
+@dataclass(frozen=True)
+class VideoLimits:
+    """Bounds on one video's cost, checked from the headers and enforced while decoding.
+
+    The headers are only believed to refuse early: decoding stops at ``max_seconds`` of
+    frame timestamps or ``max_frames`` frames whatever they claimed, the decoder refuses
+    frames of more than ``max_width`` × ``max_height`` pixels, and no more than
+    ``max_sampled_frames`` frames are analysed.
+    """
+
+    max_seconds: float = 600.0
+    max_width: int = 4096
+    max_height: int = 2160
+    max_fps: float = 240.0
+    max_sampled_frames: int = 3600
 
     @property
-    def duration_seconds(self) -> float:
-        return self.frame_count / self.fps if self.fps > 0 else 0.0
+    def max_pixels(self) -> int:
+        return self.max_width * self.max_height
+
+    def max_frames(self, fps: float) -> int:
+        return math.ceil(self.max_seconds * min(fps, self.max_fps)) + 1
+
+    def fits(self, width: int, height: int) -> bool:
+        """Either orientation: a portrait 2160×4096 phone video fits 4096×2160."""
+        return max(width, height) <= max(self.max_width, self.max_height) and min(
+            width, height
+        ) <= min(self.max_width, self.max_height)
+
+    def check(self, info: VideoInfo) -> None:
+        if not self.fits(info.width, info.height):
+            raise VideoOutOfBounds(
+                f"the video is {info.width}×{info.height} px; at most {self.max_width}×"
+                f"{self.max_height} (either orientation) is supported",
+                reason="resolution",
+            )
+        if info.fps > self.max_fps:
+            raise VideoOutOfBounds(
+                f"the video declares {info.fps:.0f} frames per second; at most"
+                f" {self.max_fps:.0f} is supported",
+                reason="frame_rate",
+            )
+        if info.duration_seconds > self.max_seconds:
+            raise VideoOutOfBounds(
+                f"the video lasts {info.duration_seconds:.0f} s; at most"
+                f" {self.max_seconds:.0f} s is accepted",
+                reason="duration",
+            )
 
 
 @dataclass
@@ -91,48 +149,142 @@ class AnalysisResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+def _open(path: Path | str, **options) -> av.container.InputContainer:
+    try:
+        return av.open(str(path), options=options)
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise VideoDecodeError("the video file cannot be opened") from exc
+
+
 def probe(path: Path | str) -> VideoInfo:
-    capture = cv2.VideoCapture(str(path))
-    try:
-        if not capture.isOpened():
-            raise VideoDecodeError("the video file cannot be opened")
-        return VideoInfo(
-            fps=float(capture.get(cv2.CAP_PROP_FPS) or 0.0),
-            frame_count=int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0),
-            width=int(capture.get(cv2.CAP_PROP_FRAME_WIDTH) or 0),
-            height=int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0),
-        )
-    finally:
-        capture.release()
+    """Read size, frame rate, frame count and duration from the container's headers.
 
-
-def sampled_frames(path: Path | str, sample_fps: float):
-    """Yield (frame_index, timestamp_ms, rgb) for frames nearest each 1/sample_fps step.
-
-    Skipped frames are only grabbed (demuxed and decoded into the codec's buffer, never
-    converted), which is what makes sparse sampling cheap.
+    PyAV, not OpenCV: OpenCV has to decode a frame to open a file (opening a 1.8 MB
+    12000×12000 MJPEG AVI grew the process by 1.08 GB), and even ffmpeg's stream probing
+    decodes frames of some codecs (H.264, to guess its delay); with ``skip_frame=all`` the
+    decoders only parse, so nothing here allocates a picture.
     """
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
-        raise VideoDecodeError("the video file cannot be opened")
-    try:
-        fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
-        if fps <= 0:
+    with _open(path, skip_frame="all") as container:
+        if not container.streams.video:
+            raise VideoDecodeError("the file has no video stream")
+        stream = container.streams.video[0]
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        fps = float(rate) if rate else 0.0
+        if not math.isfinite(fps) or fps <= 0:
             raise VideoDecodeError("the video declares no frame rate")
-        step = max(1.0, fps / sample_fps)  # frames between samples
-        next_sample = 0.0
-        index = 0
-        while capture.grab():
-            if index >= next_sample - 1e-6:
-                ok, bgr = capture.retrieve()
-                if not ok or bgr is None:
-                    raise VideoDecodeError(f"frame {index} could not be decoded")
-                next_sample += step
-                timestamp_ms = int(round(index * 1000.0 / fps))
-                yield index, timestamp_ms, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-            index += 1
-    finally:
-        capture.release()
+        if stream.duration is not None and stream.time_base is not None:
+            duration = float(stream.duration * stream.time_base)
+        elif container.duration is not None:
+            duration = container.duration / av.time_base
+        else:
+            duration = 0.0
+        width, height = stream.codec_context.width, stream.codec_context.height
+        if width <= 0 or height <= 0:
+            raise VideoDecodeError("the video stream declares no frame size")
+        return VideoInfo(
+            fps=fps,
+            frame_count=int(stream.frames or round(duration * fps)),
+            width=int(width),
+            height=int(height),
+            duration_seconds=max(0.0, duration),
+            codec=stream.codec_context.name or "",
+        )
+
+
+class FrameSampler:
+    """Yields (frame_index, timestamp_ms, rgb) for frames nearest each 1/sample_fps step.
+
+    Every frame is decoded (codecs need them) but only sampled ones are converted to RGB.
+    Decoding stops at the limits whatever the headers said: a frame timestamp past
+    ``max_seconds``, more than ``max_frames`` frames, or ``max_sampled_frames`` samples;
+    ``truncated`` then says frames were left (also when the rest could not be decoded),
+    and ``decoded_seconds`` how far it got.
+    Timestamps are the frames' own (presentation time from the first frame).
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        sample_fps: float,
+        *,
+        limits: VideoLimits | None = None,
+        info: VideoInfo | None = None,
+    ) -> None:
+        self.path = path
+        self.limits = limits or VideoLimits()
+        self.info = info or probe(path)
+        fps = self.info.fps
+        self.max_frames = self.limits.max_frames(fps)
+        expected = max(1, min(self.info.frame_count or self.max_frames, self.max_frames))
+        # Spread the sample budget over the whole (declared) video rather than spending it
+        # on its beginning; the hard stop below still holds if the header lied.
+        requested_step = max(1.0, fps / sample_fps)
+        self.step = max(requested_step, expected / self.limits.max_sampled_frames)
+        # What was really sampled: the request, unless the budget widened the step.
+        self.sample_fps = sample_fps if self.step == requested_step else fps / self.step
+        self.truncated = False
+        self.decoded_seconds = 0.0
+
+    def __iter__(self):
+        limits = self.limits
+        fps = self.info.fps
+        with _open(self.path) as container:
+            if not container.streams.video:
+                raise VideoDecodeError("the file has no video stream")
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            # The decoder itself refuses bigger pictures, whatever the headers claimed.
+            stream.codec_context.options = {"max_pixels": str(limits.max_pixels)}
+            frames = container.decode(stream)
+            next_sample = 0.0
+            samples = 0
+            first_time = None
+            index = 0
+            while True:
+                try:
+                    frame = next(frames)
+                except StopIteration:
+                    return
+                except av.FFmpegError as exc:
+                    if index == 0:
+                        raise VideoDecodeError(
+                            f"the video cannot be decoded ({type(exc).__name__})"
+                        ) from exc
+                    # A damaged tail, or a later frame the decoder refused (over max_pixels):
+                    # what was decoded stands, and the summary says the rest was not seen.
+                    self.truncated = True
+                    return
+                if frame.time is None:
+                    seconds = index / fps
+                else:
+                    if first_time is None:  # the first frame with a timestamp
+                        first_time = frame.time - index / fps
+                    seconds = frame.time - first_time
+                if seconds > limits.max_seconds or index >= self.max_frames:
+                    self.truncated = True
+                    return
+                if not limits.fits(frame.width, frame.height):
+                    raise VideoOutOfBounds(
+                        f"a frame is {frame.width}×{frame.height} px; at most"
+                        f" {limits.max_width}×{limits.max_height} is supported",
+                        reason="resolution",
+                    )
+                self.decoded_seconds = max(self.decoded_seconds, seconds)
+                if index >= next_sample - 1e-6:
+                    if samples >= limits.max_sampled_frames:
+                        self.truncated = True
+                        return
+                    next_sample += self.step
+                    samples += 1
+                    rgb = frame.to_ndarray(format="rgb24")
+                    yield index, int(round(seconds * 1000.0)), rgb
+                index += 1
+
+
+def sampled_frames(
+    path: Path | str, sample_fps: float, *, limits: VideoLimits | None = None
+) -> FrameSampler:
+    return FrameSampler(path, sample_fps, limits=limits)
 
 
 def _vehicle_detector():
@@ -169,6 +321,7 @@ def analyze(
     on_detections: Callable[[list[Detection]], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
     vehicle_min_confidence: float = VEHICLE_MIN_CONFIDENCE,
+    limits: VideoLimits | None = None,
 ) -> AnalysisResult:
     """Analyse one video; returns the summary. Detections go to ``on_detections`` in batches.
 
@@ -180,7 +333,10 @@ def analyze(
         raise ValueError(f"unknown features: {', '.join(sorted(unknown))}")
     if sample_fps <= 0:
         raise ValueError("sample_fps must be positive")
+    limits = limits or VideoLimits()
     info = probe(path)
+    limits.check(info)
+    sampler = FrameSampler(path, sample_fps, limits=limits, info=info)
     # Resolve engines before decoding anything, so a missing engine fails the job at once.
     face_engine = get_face_engine() if "faces" in features else None
     detect_vehicles = _vehicle_detector() if "vehicles" in features else None
@@ -200,7 +356,7 @@ def analyze(
     frames_analysed = 0
     last_timestamp_ms = 0
     timings = Counter()
-    expected_frames = max(1, info.frame_count)
+    expected_frames = max(1, min(info.frame_count, sampler.max_frames))
 
     def flush():
         nonlocal pending, written
@@ -210,7 +366,7 @@ def analyze(
         pending = []
 
     started = time.perf_counter()
-    for index, timestamp_ms, rgb in sampled_frames(path, sample_fps):
+    for index, timestamp_ms, rgb in sampler:
         frames_analysed += 1
         last_timestamp_ms = timestamp_ms
         if face_engine is not None:
@@ -269,16 +425,20 @@ def analyze(
         raise VideoDecodeError("no frame of the video could be decoded")
     timings["total"] = time.perf_counter() - started
 
-    duration = max(info.duration_seconds, last_timestamp_ms / 1000.0)
+    duration = max(info.duration_seconds, sampler.decoded_seconds, last_timestamp_ms / 1000.0)
     summary = {
         "duration_seconds": _round(duration, 3),
+        # Cut at a limit (a header that lied about the length, or the sample budget):
+        # only the first analysed_seconds were seen.
+        "truncated": sampler.truncated,
+        "analysed_seconds": _round(sampler.decoded_seconds, 3),
         "video": {
             "width": info.width,
             "height": info.height,
             "fps": _round(info.fps, 3),
             "frame_count": info.frame_count,
         },
-        "sample_fps": sample_fps,
+        "sample_fps": _round(sampler.sample_fps, 3),
         "frames_analysed": frames_analysed,
         "features": list(features),
         "counts": dict(counts),

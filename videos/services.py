@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from videos import callback_urls, pipeline, selectors, webhooks
 from videos.models import VideoDetection, VideoJob, WebhookDelivery, WebhookSecret
-from visionera.api.uploads import StoredVideo, remove_file
+from visionera.api.uploads import StoredVideo, remove_file, video_limits
 from visionera.worker import embedded_worker, send_on_commit
 
 logger = logging.getLogger(__name__)
@@ -271,6 +271,7 @@ def run_job(*, job_id) -> str:
             gallery=_gallery(job),
             on_detections=lambda batch: _store_detections(job, batch),
             on_progress=_ProgressReporter(job),
+            limits=video_limits(),
         )
         now = timezone.now()
         finished = _lease(job).update(

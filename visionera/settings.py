@@ -348,3 +348,12 @@ VIDEO_WEBHOOK_MAX_RESPONSE_BYTES = env.int("VISIONERA_WEBHOOK_MAX_RESPONSE_BYTES
 VIDEO_WEBHOOK_ROTATION_OVERLAP_SECONDS = env.int(
     "VISIONERA_WEBHOOK_ROTATION_OVERLAP_SECONDS", default=24 * 3600
 )
+
+# Upload bounds (docs/HARDENING.md, "Bounded memory and time"): a video's frame size, in
+# either orientation, and frame rate are checked from its headers at upload; its length
+# (VISIONERA_MAX_VIDEO_SECONDS) is enforced again while decoding, by frame timestamps and a
+# frame count, and at most VISIONERA_VIDEO_MAX_SAMPLED_FRAMES frames of it are analysed.
+VISIONERA_MAX_VIDEO_WIDTH = env.int("VISIONERA_MAX_VIDEO_WIDTH", default=4096)
+VISIONERA_MAX_VIDEO_HEIGHT = env.int("VISIONERA_MAX_VIDEO_HEIGHT", default=2160)
+VISIONERA_MAX_VIDEO_FPS = env.float("VISIONERA_MAX_VIDEO_FPS", default=240.0)
+VISIONERA_VIDEO_MAX_SAMPLED_FRAMES = env.int("VISIONERA_VIDEO_MAX_SAMPLED_FRAMES", default=3600)

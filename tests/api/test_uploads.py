@@ -177,3 +177,100 @@ def test_api_mp4_header_with_garbage_is_corrupt_and_not_kept(pro_client, media_r
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "corrupt_file"
     assert not list(media_root.rglob("*.*")) if media_root.exists() else True
+
+
+# ------------------------------------------------------------ strip conversion, no float64
+
+
+def _reference_rgb(data: bytes) -> np.ndarray:
+    """What the decoder produced before strips: whole-image Pillow conversions."""
+    from PIL import ImageOps
+
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        image = ImageOps.exif_transpose(image)
+        if image.mode == "I;16":
+            array = np.asarray(image, dtype=np.float64)
+            scaled = (array * (255.0 / (array.max() or 1.0))).clip(0, 255).astype(np.uint8)
+            image = Image.fromarray(scaled, "L")
+        if image.mode == "P":
+            image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+        if image.mode in ("RGBA", "LA"):
+            rgba = image.convert("RGBA")
+            background = Image.new("RGB", rgba.size, (255, 255, 255))
+            background.paste(rgba, mask=rgba.getchannel("A"))
+            image = background
+        return np.asarray(image.convert("RGB"))
+
+
+def _varied(mode: str, width=300, height=4000) -> bytes:
+    """Content that differs from strip to strip (strips are ~1 MP; 4000 rows × 300 is 1.2 MP)."""
+    rng = np.random.default_rng(7)
+    if mode == "I;16":
+        image = Image.fromarray(rng.integers(0, 50_000, (height, width), dtype=np.uint16))
+    elif mode == "P":
+        image = Image.fromarray(rng.integers(0, 256, (height, width), dtype=np.uint8), "L")
+        image = image.convert("RGB").quantize(64)
+        image.info["transparency"] = 5
+    else:
+        channels = len(mode)
+        pixels = rng.integers(0, 256, (height, width, channels), dtype=np.uint8)
+        image = Image.fromarray(pixels.squeeze(), mode)
+    buffer = io.BytesIO()
+    fmt = "JPEG" if mode == "CMYK" else "PNG"
+    image.save(buffer, format=fmt, **({"transparency": 5} if mode == "P" else {}))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("mode", ["I;16", "P", "RGBA", "LA", "L", "CMYK", "RGB"])
+def test_strip_conversion_equals_whole_image_conversion(mode, monkeypatch):
+    from visionera.api import uploads
+
+    monkeypatch.setattr(uploads, "STRIP_PIXELS", 100_000)  # many strips, one odd-sized last
+    data = _varied(mode)
+    decoded = _decode(data, max_bytes=50_000_000)
+    reference = _reference_rgb(data)
+    if mode == "I;16":
+        # value × 255 // peak in integers is exact; the float64 product sometimes landed a
+        # hair below an integer and truncated one lower.
+        difference = np.abs(decoded.pixels.astype(int) - reference)
+        assert difference.max() <= 1 and (difference == 0).mean() > 0.99
+    else:
+        np.testing.assert_array_equal(decoded.pixels, reference)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_matches_pillows_exif_transpose(orientation):
+    rng = np.random.default_rng(orientation)
+    image = Image.fromarray(rng.integers(0, 256, (70, 110, 3), dtype=np.uint8))
+    exif = image.getexif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", exif=exif)
+    decoded = _decode(buffer.getvalue())
+    np.testing.assert_array_equal(decoded.pixels, _reference_rgb(buffer.getvalue()))
+    assert decoded.pixels.flags["C_CONTIGUOUS"]
+
+
+def test_the_pixel_cap_is_never_written_into_pillow_per_request(settings):
+    before = Image.MAX_IMAGE_PIXELS
+    settings.VISIONERA_MAX_IMAGE_PIXELS = 1_000_000
+    with pytest.raises(errors.FileTooLarge, match="1500×1000 px"):
+        _decode(image_bytes(1500, 1000, fmt="PNG", mode="L", color=0))
+    assert _decode(image_bytes(1000, 1000, fmt="PNG", mode="L", color=0)).width == 1000
+    assert Image.MAX_IMAGE_PIXELS == before
+
+
+def test_a_large_jpeg_decodes_reduced_only_when_asked_and_reports_its_scale():
+    data = image_bytes(6000, 4000, fmt="JPEG")
+    full = _decode(data, max_bytes=50_000_000)
+    assert (full.width, full.height, full.scale) == (6000, 4000, 1.0)
+    reduced = decode_image(
+        upload("big.jpg", data), field="image", max_bytes=50_000_000, reduce_to_side=2560
+    )
+    assert (reduced.width, reduced.height, reduced.scale) == (3000, 2000, 2.0)
+    small = decode_image(
+        upload("s.jpg", image_bytes(5000, 300, fmt="JPEG")), field="image",
+        max_bytes=50_000_000, reduce_to_side=2560,
+    )
+    assert small.scale == 1.0  # under twice the side: never reduced

@@ -1,12 +1,19 @@
 """Serializer fields that run upload validation once, inside the input serializer."""
 
+from dataclasses import dataclass
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
 from visionera.api.errors import MissingFile
-from visionera.api.uploads import decode_image, store_video
+from visionera.api.uploads import (
+    DecodedImage,
+    check_image_header,
+    decode_image,
+    store_video,
+)
 
 
 def _field_label(field) -> str:
@@ -32,6 +39,50 @@ class ImageUploadField(serializers.Field):
 
     def to_representation(self, value):
         return None
+
+
+@dataclass(frozen=True)
+class PendingImage:
+    """An uploaded image validated for presence only; :meth:`decode` applies every rule.
+
+    Lets a view decode a batch one image at a time, so only one image's pixels are ever
+    in memory (the upload's bytes are already in a temporary file or a small buffer).
+    """
+
+    upload: object
+    field: str
+    plan: object
+    reduce_to_side: int | None = None
+
+    def decode(self) -> DecodedImage:
+        return decode_image(
+            self.upload,
+            field=self.field,
+            max_bytes=self.plan.max_image_bytes,
+            plan_name=self.plan.name,
+            reduce_to_side=self.reduce_to_side,
+        )
+
+
+@extend_schema_field(OpenApiTypes.BINARY)
+class DeferredImageUploadField(ImageUploadField):
+    """A multipart image → :class:`PendingImage`, decoded later by the view's service.
+
+    ``reduce_to_side``: the consumer needs no more than this many pixels on the longest
+    side, so a JPEG twice as large may be decoded reduced (see decode_image).
+    """
+
+    def __init__(self, *, reduce_to_side: int | None = None, **kwargs):
+        self.reduce_to_side = reduce_to_side
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        plan = self.context["plan"]
+        # The header checks now, so a bad image is refused before any other is decoded.
+        check_image_header(
+            data, field=_field_label(self), max_bytes=plan.max_image_bytes, plan_name=plan.name
+        )
+        return PendingImage(data, _field_label(self), plan, self.reduce_to_side)
 
 
 @extend_schema_field(OpenApiTypes.BINARY)

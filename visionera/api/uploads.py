@@ -2,20 +2,26 @@
 
 An image becomes one EXIF-upright RGB uint8 array; a video is streamed to MEDIA_ROOT and
 probed before anything else happens to it.
+
+Memory (docs/HARDENING.md → "Bounded memory"): an image's pixel count is checked from its
+header before a byte of pixels is decoded, and the decoded picture is converted to RGB in
+strips, so one decode peaks at about the decoder's own image (at most 4 bytes a pixel)
+plus the 3-byte RGB array — never float64 copies or whole-image intermediates.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import os
 import uuid
-import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from django.conf import settings
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from visionera.api.errors import (
     CorruptFile,
@@ -30,8 +36,31 @@ MIN_IMAGE_SIDE = 64
 IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 VIDEO_FORMATS = ("mp4", "mov", "webm", "avi")
 
+STRIP_PIXELS = 1 << 20
+"""Pixels converted to RGB at a time: strips keep every mode conversion's temporaries at a
+few megabytes whatever the image's size."""
+
+EXIF_ORIENTATION = 0x0112
+
+PEAK_BYTES_PER_PIXEL = 8
+PEAK_OVERHEAD_BYTES = 48 * 1024 * 1024
+"""The documented bound on one image request's memory (docs/HARDENING.md): decoding and
+analysing an image of P pixels raises the process's peak RSS by at most
+8 × P + 48 MB — the decoder's own image (≤ 4 bytes a pixel: RGB, RGBA, CMYK, 32-bit),
+the 3-byte RGB array, and strip-sized temporaries. At the default 50 MP cap: ≤ 448 MB.
+tests/hardening/test_memory_bounds.py measures it on hostile images."""
+
+
+def request_memory_bound(pixels: int) -> int:
+    return PEAK_BYTES_PER_PIXEL * pixels + PEAK_OVERHEAD_BYTES
+
 # Truncated files are errors, never silently padded with grey.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+# Pillow's own bomb guard is a process-wide number compared at open(): changing it per
+# request races between gthread threads, and between its warning and error thresholds it
+# only warns. decode_image checks settings.VISIONERA_MAX_IMAGE_PIXELS itself, from the
+# header, before anything is decoded, and every image the server decodes goes through it.
+Image.MAX_IMAGE_PIXELS = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +69,10 @@ class DecodedImage:
     format: str
     byte_size: int
     filename: str
+    scale: float = 1.0
+    """Pixels of the uploaded image per pixel of ``pixels``: 1 unless a large JPEG was
+    decoded reduced (``reduce_to_side``); multiply coordinates by it to report them in the
+    uploaded image's pixels."""
 
     @property
     def width(self) -> int:
@@ -102,31 +135,116 @@ def _too_large(field: str, size: int, max_bytes: int, plan_name: str | None) -> 
     return FileTooLarge(f"{field} is {megabytes(size)}; {who} {megabytes(max_bytes)} per file")
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
-    """Normalise alpha, palette, greyscale, 16-bit and CMYK images to 8-bit RGB."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        array = np.asarray(image, dtype=np.float64)
-        peak = array.max() or 1.0
-        image = Image.fromarray((array * (255.0 / peak)).clip(0, 255).astype(np.uint8), "L")
-    elif image.mode == "F":
-        array = np.asarray(image, dtype=np.float64)
-        span = (array.max() - array.min()) or 1.0
-        image = Image.fromarray(((array - array.min()) * 255.0 / span).astype(np.uint8), "L")
-    if image.mode == "P":
-        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
-    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        # Transparent pixels would be black after a plain convert; put them on white instead.
-        rgba = image.convert("RGBA")
-        background = Image.new("RGB", rgba.size, (255, 255, 255))
-        background.paste(rgba, mask=rgba.getchannel("A"))
-        return background
-    return image if image.mode == "RGB" else image.convert("RGB")
+def _grey_converter(image: Image.Image):
+    """Strip → H×W uint8 for 16/32-bit integer and float images, scaled like a viewer would.
+
+    Integer images map 0…max to 0…255 (max of the whole image), float images min…max; the
+    extrema come from Pillow in one pass over its own buffer, and each strip is scaled with
+    integer (or strip-sized float) arithmetic, so nothing image-sized is ever float64.
+    """
+    low, high = image.getextrema()
+    if image.mode == "F":
+        span = (high - low) or 1.0
+
+        def convert(strip):
+            values = np.asarray(strip, dtype=np.float64)
+            return ((values - low) * (255.0 / span)).astype(np.uint8)
+
+        return convert
+    peak = int(high) if high > 0 else 1
+
+    def convert(strip):
+        values = np.asarray(strip).astype(np.int64)
+        return np.clip(values * 255 // peak, 0, 255).astype(np.uint8)
+
+    return convert
 
 
-def decode_image(
-    upload, *, field: str, max_bytes: int, plan_name: str | None = None
-) -> DecodedImage:
-    """Validate one uploaded image and decode it once into an upright RGB array."""
+def _on_white(strip: Image.Image) -> Image.Image:
+    # Transparent pixels would be black after a plain convert; put them on white instead.
+    rgba = strip.convert("RGBA")
+    background = Image.new("RGB", rgba.size, (255, 255, 255))
+    background.paste(rgba, mask=rgba.getchannel("A"))
+    return background
+
+
+def _strip_converter(image: Image.Image):
+    """The function turning one strip of ``image`` into an RGB (or grey) uint8 array."""
+    mode = image.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        return _grey_converter(image)
+    if mode == "RGB":
+        return np.asarray
+    if mode in ("L", "1"):
+        return lambda strip: np.asarray(strip.convert("L"))
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        mode == "P" and "transparency" in image.info
+    ):
+        return lambda strip: np.asarray(_on_white(strip))
+    return lambda strip: np.asarray(strip.convert("RGB"))  # P, CMYK, YCbCr, LAB, HSV
+
+
+def _rgb_array(image: Image.Image) -> np.ndarray:
+    """A loaded image of any mode → H×W×3 uint8 RGB, converted strip by strip."""
+    width, height = image.size
+    pixels = np.empty((height, width, 3), dtype=np.uint8)
+    convert = _strip_converter(image)
+    rows = max(1, STRIP_PIXELS // max(1, width))
+    for top in range(0, height, rows):
+        bottom = min(height, top + rows)
+        converted = convert(image.crop((0, top, width, bottom)))
+        # A grey strip (H×W) is broadcast into the three channels.
+        pixels[top:bottom] = converted if converted.ndim == 3 else converted[..., None]
+    return pixels
+
+
+def _upright(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation to the array, as ImageOps.exif_transpose would.
+
+    Done on the uint8 array after Pillow's image is released, so turning a photo costs one
+    RGB copy instead of a second full Pillow image.
+    """
+    turned = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: a.transpose(1, 0, 2),
+        6: lambda a: np.rot90(a, k=-1),
+        7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),
+        8: lambda a: np.rot90(a, k=1),
+    }.get(orientation)
+    return pixels if turned is None else np.ascontiguousarray(turned(pixels))
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        return int(image.getexif().get(EXIF_ORIENTATION) or 1)
+    except (TypeError, ValueError):
+        return 1
+
+
+def _draft(image: Image.Image, reduce_to_side: int | None) -> float:
+    """Let libjpeg decode a large JPEG at 1/2, 1/4 or 1/8 scale, keeping the longest side
+    at least ``reduce_to_side``; returns the scale (uploaded px per decoded px)."""
+    if not reduce_to_side or image.format != "JPEG":
+        return 1.0
+    width, height = image.size
+    longest = max(width, height)
+    if longest < 2 * reduce_to_side:
+        return 1.0
+    wanted = (
+        max(1, math.ceil(reduce_to_side * width / longest)),
+        max(1, math.ceil(reduce_to_side * height / longest)),
+    )
+    image.draft(None, wanted)
+    return width / image.size[0]
+
+
+@contextmanager
+def _opened_image(upload, *, field: str, max_bytes: int, plan_name: str | None):
+    """Every check an image passes before its pixels are decoded; yields the opened
+    (header-only) Pillow image and its format, and maps decoding failures in the body to
+    the contract's errors."""
     if upload is None or isinstance(upload, str):
         raise MissingFile(f"{field} is required: send it as a multipart file")
     size = int(getattr(upload, "size", 0) or 0)
@@ -141,35 +259,67 @@ def decode_image(
         raise UnsupportedFormat(f"{field} is not a JPEG, PNG, WebP or GIF image")
     upload.seek(0)
     max_pixels = settings.VISIONERA_MAX_IMAGE_PIXELS
-    previous_limit = Image.MAX_IMAGE_PIXELS
     try:
-        with warnings.catch_warnings():
-            # Pillow warns between 1× and 2× its limit and raises beyond: refuse both.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            Image.MAX_IMAGE_PIXELS = max_pixels
-            with Image.open(upload, formats=IMAGE_FORMATS) as image:
-                width, height = image.size
-                if width < MIN_IMAGE_SIDE or height < MIN_IMAGE_SIDE:
-                    raise ImageTooSmall(
-                        f"{field} is {width}×{height} px; at least "
-                        f"{MIN_IMAGE_SIDE}×{MIN_IMAGE_SIDE} px is required"
-                    )
-                image.seek(0)  # GIF: the first frame only
-                image.load()
-                upright = ImageOps.exif_transpose(image)
-                pixels = np.ascontiguousarray(np.asarray(_to_rgb(upright), dtype=np.uint8))
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise FileTooLarge(
-            f"{field} has too many pixels; the limit is {max_pixels / 1e6:.0f} megapixels"
-        ) from None
+        # open() reads the header only: the pixel cap is checked before any decoding.
+        with Image.open(upload, formats=IMAGE_FORMATS) as image:
+            width, height = image.size
+            if width * height > max_pixels:
+                raise FileTooLarge(
+                    f"{field} is {width}×{height} px ({width * height / 1e6:.1f} megapixels);"
+                    f" the limit is {max_pixels / 1e6:.0f} megapixels"
+                )
+            if width < MIN_IMAGE_SIDE or height < MIN_IMAGE_SIDE:
+                raise ImageTooSmall(
+                    f"{field} is {width}×{height} px; at least "
+                    f"{MIN_IMAGE_SIDE}×{MIN_IMAGE_SIDE} px is required"
+                )
+            yield image, declared
     except UnidentifiedImageError:
         raise CorruptFile(f"{field} looks like {declared} but could not be decoded") from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
         raise CorruptFile(f"{field} is a damaged {declared} file ({type(exc).__name__})") from None
     finally:
-        Image.MAX_IMAGE_PIXELS = previous_limit
+        upload.seek(0)
+
+
+def check_image_header(
+    upload, *, field: str, max_bytes: int, plan_name: str | None = None
+) -> None:
+    """decode_image's checks that need only the header (bytes, format, pixel cap, minimum
+    size), for refusing a bad image in a batch before decoding any of the others."""
+    with _opened_image(upload, field=field, max_bytes=max_bytes, plan_name=plan_name):
+        pass
+
+
+def decode_image(
+    upload,
+    *,
+    field: str,
+    max_bytes: int,
+    plan_name: str | None = None,
+    reduce_to_side: int | None = None,
+) -> DecodedImage:
+    """Validate one uploaded image and decode it once into an upright RGB array.
+
+    ``reduce_to_side``: the caller only needs this many pixels on the longest side, so a
+    JPEG at least twice that large may be decoded reduced (DecodedImage.scale says by how
+    much). Other formats are always decoded at full size.
+    """
+    with _opened_image(
+        upload, field=field, max_bytes=max_bytes, plan_name=plan_name
+    ) as (image, declared):
+        image.seek(0)  # GIF: the first frame only
+        orientation = _orientation(image)
+        scale = _draft(image, reduce_to_side)
+        image.load()
+        pixels = _rgb_array(image)
+    size = int(upload.size)
     return DecodedImage(
-        pixels=pixels, format=declared, byte_size=size, filename=_display_name(upload)
+        pixels=_upright(pixels, orientation),
+        format=declared,
+        byte_size=size,
+        filename=_display_name(upload),
+        scale=scale,
     )
 
 
@@ -183,24 +333,37 @@ def image_from_bytes(data: bytes, *, field: str = "image", max_bytes: int = 50_0
     return decode_image(_Buffer(data), field=field, max_bytes=max_bytes)
 
 
-def _probe_video(path: Path) -> tuple[float, int, float, int, int]:
-    import cv2  # imported here: only video uploads need OpenCV in the web process
+def video_limits():
+    """The operator's video bounds (settings) as the framework-free pipeline's VideoLimits."""
+    from videos.pipeline import VideoLimits
 
-    capture = cv2.VideoCapture(str(path))
+    return VideoLimits(
+        max_seconds=float(settings.VISIONERA_MAX_VIDEO_SECONDS),
+        max_width=settings.VISIONERA_MAX_VIDEO_WIDTH,
+        max_height=settings.VISIONERA_MAX_VIDEO_HEIGHT,
+        max_fps=settings.VISIONERA_MAX_VIDEO_FPS,
+        max_sampled_frames=settings.VISIONERA_VIDEO_MAX_SAMPLED_FRAMES,
+    )
+
+
+def _checked_video(path: Path, field: str):
+    """Probe the stored file's headers (no frame decoded) and apply the video limits."""
+    # Imported here: PyAV and the pipeline are only needed by video uploads.
+    from videos.pipeline import VideoDecodeError, VideoOutOfBounds, probe
+
     try:
-        if not capture.isOpened():
-            return 0.0, 0, 0.0, 0, 0
-        fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
-        frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH) or 0)
-        height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
-        ok, _ = capture.read()
-        if not ok:
-            return 0.0, 0, 0.0, 0, 0
-        duration = frames / fps if fps > 0 else 0.0
-        return duration, frames, fps, width, height
-    finally:
-        capture.release()
+        info = probe(path)
+        video_limits().check(info)
+    except VideoOutOfBounds as exc:
+        message = f"{field} {str(exc).removeprefix('the video ')}"
+        if exc.reason == "duration":
+            raise FileTooLarge(message) from None
+        raise UnsupportedFormat(message) from None
+    except VideoDecodeError:
+        raise CorruptFile(f"{field} has no readable video stream") from None
+    if info.frame_count <= 0:
+        raise CorruptFile(f"{field} has no readable video stream")
+    return info
 
 
 def store_video(upload, *, field: str = "video", directory: str = "videos") -> StoredVideo:
@@ -230,25 +393,20 @@ def store_video(upload, *, field: str = "video", directory: str = "videos") -> S
         if exc.errno == 28:  # ENOSPC
             raise InsufficientStorage("the server has no room for this video") from None
         raise
-    duration, frames, fps, width, height = _probe_video(path)
-    if frames <= 0 or fps <= 0:
+    try:
+        info = _checked_video(path, field)
+    except Exception:
         path.unlink(missing_ok=True)
-        raise CorruptFile(f"{field} has no readable video stream")
-    if duration > settings.VISIONERA_MAX_VIDEO_SECONDS:
-        path.unlink(missing_ok=True)
-        raise FileTooLarge(
-            f"{field} lasts {duration:.0f} s; at most {settings.VISIONERA_MAX_VIDEO_SECONDS} s"
-            " is accepted"
-        )
+        raise
     return StoredVideo(
         path=path,
         container=container,
         byte_size=size,
-        duration_seconds=duration,
-        frame_count=frames,
-        fps=fps,
-        width=width,
-        height=height,
+        duration_seconds=info.duration_seconds,
+        frame_count=info.frame_count,
+        fps=info.fps,
+        width=info.width,
+        height=info.height,
         filename=_display_name(upload),
     )
 

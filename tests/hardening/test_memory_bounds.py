@@ -1,0 +1,260 @@
+"""The documented bound on one request's memory, measured on hostile images built here.
+
+Each measurement runs in a fresh Python process (the app's code, its real face engine), so
+the peak RSS it reports belongs to that request alone and not to whatever the test session
+did before: models are loaded and one real photo analysed first, the kernel's peak-RSS
+mark is reset (/proc/self/clear_refs), and the peak's growth over the resident size is
+compared with visionera.api.uploads'
+request_memory_bound (8 bytes a pixel + 48 MB). The bombs are a few kilobytes, are all
+under the default 50 MP cap (so they are decoded, not refused), and each made the process
+grow by far more before the fix (measured: 16-bit PNG 1.39 GB, palette PNG 745 MB).
+"""
+
+import json
+import os
+import secrets
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROJECT_ROOT
+from visionera.api.uploads import request_memory_bound
+
+WIDTH, HEIGHT = 8000, 6213  # 49.7 megapixels, under the default 50 MP cap
+
+PEAK_RSS = r"""
+import os
+
+def _status(field):
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+
+def reset_peak():
+    # Start measuring: the kernel's peak RSS (VmHWM) is set back to the current RSS, so
+    # what imports and warm-up allocated and freed before does not count.
+    with open("/proc/self/clear_refs", "w") as clear_refs:
+        clear_refs.write("5")
+    return _status("VmRSS")
+
+def peak_growth(start):
+    return _status("VmHWM") - start
+"""
+
+MEASURE = PEAK_RSS + r"""
+import gc, json, sys
+import django
+django.setup()
+from faces import services
+from tests.helpers import fixture_path
+from visionera.api.uploads import image_from_bytes
+
+mode, paths = sys.argv[1], sys.argv[2:]
+services.detect_faces(image=image_from_bytes(fixture_path("faces/obama.jpg").read_bytes()))
+gc.collect()
+before = reset_peak()
+pixels = []
+def decoded():
+    for path in paths:
+        with open(path, "rb") as handle:
+            image = image_from_bytes(handle.read(), max_bytes=10**9)
+        pixels.append(image.width * image.height * image.scale ** 2)
+        yield image
+        del image  # like the view's generator, keep no reference once it is handed on
+if mode == "batch":
+    result = services.batch_match(images=decoded(), threshold=0.6)
+    faces = [image["faces_detected"] for image in result["images"]]
+else:
+    faces = [services.detect_faces(image=image)["count"] for image in decoded()]
+print(json.dumps({"growth": peak_growth(before), "pixels": pixels, "faces": faces}))
+"""
+
+
+def _measure(mode: str, *paths: Path) -> dict:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "visionera.settings",
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "SECRET_KEY": secrets.token_urlsafe(50),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, mode, *map(str, paths)],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    print(mode, [path.name for path in paths], f"grew {result['growth'] / 1e6:.0f} MB")
+    return result
+
+
+# --------------------------------------------------------------------------- builders
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png(path: Path, *, bit_depth: int, color_type: int, channels: int, extra=b"") -> Path:
+    """A well-formed flat PNG, its zero rows compressed as they are generated (the file is a
+    few kilobytes; its pixels never exist in this process)."""
+    row = b"\x00" * (1 + WIDTH * channels * bit_depth // 8)
+    compressor = zlib.compressobj(9)
+    idat = b"".join(compressor.compress(row) for _ in range(HEIGHT)) + compressor.flush()
+    ihdr = struct.pack(">IIBBBBB", WIDTH, HEIGHT, bit_depth, color_type, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + extra + _chunk(b"IDAT", idat)
+        + _chunk(b"IEND", b"")
+    )
+    return path
+
+
+def cmyk_jpeg(path: Path) -> Path:
+    # Pillow needs the whole image to encode: built in a throwaway process.
+    code = (
+        "import sys; from PIL import Image; "
+        f"Image.new('CMYK', ({WIDTH}, {HEIGHT}), (0, 0, 0, 0)).save(sys.argv[1], 'JPEG', quality=5)"
+    )
+    subprocess.run([sys.executable, "-c", code, str(path)], check=True, timeout=120)
+    return path
+
+
+@pytest.fixture(scope="module")
+def bombs(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("bombs")
+    palette = _chunk(b"PLTE", bytes(range(256)) * 3) + _chunk(b"tRNS", b"\x00")
+    return {
+        "16-bit grey PNG": png(folder / "grey16.png", bit_depth=16, color_type=0, channels=1),
+        "palette PNG with transparency": png(
+            folder / "palette.png", bit_depth=8, color_type=3, channels=1, extra=palette
+        ),
+        "RGBA PNG": png(folder / "rgba.png", bit_depth=8, color_type=6, channels=4),
+        "16-bit RGB PNG": png(folder / "rgb16.png", bit_depth=16, color_type=2, channels=3),
+        "CMYK JPEG": cmyk_jpeg(folder / "cmyk.jpg"),
+    }
+
+
+# --------------------------------------------------------------------------- the bound
+
+
+def test_the_documented_bound_at_the_default_cap_is_under_half_a_gigabyte(settings):
+    assert settings.VISIONERA_MAX_IMAGE_PIXELS == 50_000_000
+    assert request_memory_bound(50_000_000) <= 450 * 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "16-bit grey PNG",
+        "palette PNG with transparency",
+        "RGBA PNG",
+        "16-bit RGB PNG",
+        "CMYK JPEG",
+    ],
+)
+def test_a_49_megapixel_bomb_stays_under_the_bound(bombs, kind):
+    path = bombs[kind]
+    if kind.endswith("PNG"):
+        assert path.stat().st_size < 300_000  # a small upload, allowed on the free plan
+    result = _measure("single", path)
+    [pixels] = result["pixels"]
+    assert pixels == WIDTH * HEIGHT  # decoded in full, not refused
+    assert result["faces"] == [0]
+    assert result["growth"] < request_memory_bound(pixels), (kind, result["growth"] / 1e6)
+
+
+def test_batch_memory_is_one_image_not_the_sum_of_the_batch(bombs):
+    """Eight 49.7 MP images in one batch: the peak stays within one image's bound (it was
+    the sum: every decoded image was held until the last one was described)."""
+    paths = [bombs["palette PNG with transparency"], bombs["16-bit grey PNG"]] * 4
+    result = _measure("batch", *paths)
+    assert result["faces"] == [0] * 8
+    assert result["growth"] < request_memory_bound(WIDTH * HEIGHT), result["growth"] / 1e6
+
+
+def test_the_batch_endpoint_decodes_one_image_at_a_time(pro_client):
+    """Through the API: six 12 MP PNGs (a few KB each). tracemalloc sees numpy's buffers,
+    so its peak shows how many decoded images were alive at once: one (36 MB), where the
+    view used to decode all six before describing any (216 MB)."""
+    import io
+    import tracemalloc
+
+    from PIL import Image
+
+    from tests.helpers import upload
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (4000, 3000), (90, 120, 150)).save(buffer, format="PNG")
+    one_image = 4000 * 3000 * 3
+    images = [upload(f"{index}.png", buffer.getvalue()) for index in range(6)]
+    tracemalloc.start()
+    try:
+        response = pro_client.post("/api/faces/batch-match", {"images": images})
+        _, heap_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert response.status_code == 200, response.content[:300]
+    assert [image["faces_detected"] for image in response.json()["images"]] == [0] * 6
+    print(f"batch of six 12 MP images: heap peak {heap_peak / 1e6:.0f} MB")
+    assert heap_peak < 2 * one_image  # the image, its grey copy for the detector, strips
+
+
+def test_a_huge_jpeg_in_a_batch_is_decoded_reduced_with_its_box_in_uploaded_pixels(pro_client):
+    """obama.jpg enlarged 5× (4550×5685, 26 MP) is decoded at 1/2 scale by libjpeg (its
+    longest side stays ≥ 2560 px); the face is found, matched to the original photo, and
+    its box is reported in the uploaded image's pixels."""
+    import io
+
+    from PIL import Image
+
+    from tests.helpers import fixture_path, upload
+
+    original = fixture_path("faces/obama.jpg").read_bytes()
+    with Image.open(io.BytesIO(original)) as photo:
+        enlarged = photo.convert("RGB").resize((photo.width * 5, photo.height * 5))
+    buffer = io.BytesIO()
+    enlarged.save(buffer, format="JPEG", quality=85)
+    response = pro_client.post(
+        "/api/faces/batch-match",
+        {"images": [upload("obama.jpg", original), upload("huge.jpg", buffer.getvalue())]},
+    )
+    assert response.status_code == 200, response.content[:300]
+    body = response.json()
+    small, huge = (image["box"] for image in body["images"])
+    for key in ("x", "y", "width", "height"):
+        assert abs(huge[key] - 5 * small[key]) <= max(10, small["width"] * 5 // 20), (huge, small)
+    assert body["pairs"][0]["match"] is True and body["pairs"][0]["distance"] < 0.3
+
+
+def test_a_bomb_last_in_a_batch_is_refused_before_any_image_is_decoded(
+    pro_client, settings, monkeypatch
+):
+    """Headers are checked while the request is validated, so the batch's good images are
+    not decoded and described only to be thrown away when the last one is refused."""
+    import io
+
+    from PIL import Image
+
+    from tests.helpers import upload
+    from visionera.api import uploads
+
+    decoded = []
+    real_rgb_array = uploads._rgb_array
+    monkeypatch.setattr(
+        uploads, "_rgb_array", lambda image: decoded.append(image.size) or real_rgb_array(image)
+    )
+    settings.VISIONERA_MAX_IMAGE_PIXELS = 4_000_000
+    good, bomb = io.BytesIO(), io.BytesIO()
+    Image.new("RGB", (640, 480), (90, 120, 150)).save(good, format="PNG")
+    Image.new("L", (4000, 4000), 0).save(bomb, format="PNG")
+    images = [upload(f"{index}.png", good.getvalue()) for index in range(3)]
+    images.append(upload("bomb.png", bomb.getvalue()))
+    response = pro_client.post("/api/faces/batch-match", {"images": images})
+    assert response.status_code == 413, response.content[:300]
+    assert response.json()["error"]["code"] == "file_too_large"
+    assert "4000×4000 px (16.0 megapixels)" in response.json()["error"]["message"]
+    assert decoded == []
