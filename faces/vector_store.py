@@ -1,0 +1,331 @@
+"""1:N search inside PostgreSQL with pgvector: the schema it needs and the query it runs.
+
+Where it lives: a nullable ``embedding vector(128)`` column on ``faces_face`` beside the
+``descriptor`` blob (which stays the source of truth on every backend), an HNSW index on
+it, and a trigger that fills the column from the blob on every insert or descriptor
+update — so every writer (the API, the admin, bulk_create, a plain INSERT) keeps both in
+step without knowing pgvector is there. The column exists only where the extension does;
+the Django model ``faces.models.FaceVector`` is an unmanaged view of the same table for
+pgvector's field, distance function and index definition.
+
+Search asks PostgreSQL for the ``candidates`` nearest rows of one collection and re-ranks
+them exactly in numpy from their stored blobs (faces.index.DescriptorIndex), so distances
+and order are the exact engine's whenever the candidate list holds the true nearest.
+
+Filtering by collection: HNSW walks the whole table's graph, so a plain ``WHERE
+collection_id = …`` can stop with fewer than k rows of a small collection. Two measures
+(docs/PERFORMANCE.md, "Search on pgvector"):
+- collections up to ``VISIONERA_SEARCH_EXACT_SCAN_MAX_FACES`` are scanned exactly in
+  PostgreSQL (the collection_id btree, no HNSW): exact by construction and a few ms;
+- larger ones use pgvector 0.8's iterative index scan (``hnsw.iterative_scan =
+  relaxed_order``), which keeps walking the graph until the filter has let through enough
+  rows, with ``hnsw.max_scan_tuples`` scaled by the collection's share of the table.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.db import connections, transaction
+
+from faces.index import DescriptorIndex
+from faces.models import FaceVector
+
+logger = logging.getLogger(__name__)
+
+TABLE = "faces_face"
+COLUMN = "embedding"
+HNSW_INDEX = FaceVector._meta.indexes[0]
+INDEX_NAME = HNSW_INDEX.name
+CONVERT_FUNCTION = "visionera_descriptor_vector"
+TRIGGER = "faces_face_embedding_sync"
+
+# The 512-byte little-endian float32 blob → vector(128), bit for bit: each float is rebuilt
+# from its sign, exponent and mantissa in float8 (exact), then narrowed to float4 (exact,
+# it is representable). Descriptors hold no inf/NaN; an odd-sized blob is an error.
+_CONVERT_SQL = f"""
+CREATE OR REPLACE FUNCTION {CONVERT_FUNCTION}(blob bytea) RETURNS vector
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+    components float4[] := '{{}}';
+    bits bigint;
+    exponent int;
+    mantissa bigint;
+    component float8;
+BEGIN
+    IF length(blob) <> 512 THEN
+        RAISE EXCEPTION 'a descriptor is 512 bytes, got %', length(blob);
+    END IF;
+    FOR position IN 0..127 LOOP
+        bits := get_byte(blob, 4 * position)::bigint
+            | (get_byte(blob, 4 * position + 1)::bigint << 8)
+            | (get_byte(blob, 4 * position + 2)::bigint << 16)
+            | (get_byte(blob, 4 * position + 3)::bigint << 24);
+        exponent := ((bits >> 23) & 255)::int;
+        mantissa := bits & 8388607;
+        IF exponent = 0 THEN
+            component := mantissa * power(2::float8, -149);
+        ELSE
+            component := (8388608 + mantissa) * power(2::float8, exponent - 150);
+        END IF;
+        IF (bits >> 31) = 1 THEN
+            component := -component;
+        END IF;
+        components := components || component::float4;
+    END LOOP;
+    RETURN components::vector(128);
+END
+$$;
+"""
+
+# A bulk load may supply the embedding itself (bench/search.py does); otherwise it is
+# derived from the blob, and recomputed whenever the blob changes.
+_TRIGGER_SQL = f"""
+CREATE OR REPLACE FUNCTION {TRIGGER}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' OR NEW.{COLUMN} IS NULL THEN
+        NEW.{COLUMN} := {CONVERT_FUNCTION}(NEW.descriptor);
+    END IF;
+    RETURN NEW;
+END
+$$;
+DROP TRIGGER IF EXISTS {TRIGGER} ON {TABLE};
+CREATE TRIGGER {TRIGGER} BEFORE INSERT OR UPDATE OF descriptor ON {TABLE}
+    FOR EACH ROW EXECUTE FUNCTION {TRIGGER}();
+"""
+
+
+# Only module constants are formatted into these statements; values are parameters.
+_BACKFILL_SQL = (
+    f"UPDATE {TABLE} SET {COLUMN} = {CONVERT_FUNCTION}(descriptor) WHERE id IN"  # noqa: S608
+    f" (SELECT id FROM {TABLE} WHERE {COLUMN} IS NULL LIMIT %s)"
+)
+_SEARCH_SQL = (
+    f"SELECT id, label, metadata, descriptor, created_at FROM {TABLE}"  # noqa: S608
+    f" WHERE collection_id = %s ORDER BY {COLUMN} <-> %s::vector LIMIT %s"
+)
+
+RECOMPUTE_SQL = f"UPDATE {TABLE} SET {COLUMN} = {CONVERT_FUNCTION}(descriptor)"  # noqa: S608
+STATUS_SQL = (
+    f"SELECT count(*), count(*) FILTER (WHERE {COLUMN} IS NULL),"  # noqa: S608
+    f" pg_relation_size('{INDEX_NAME}') FROM {TABLE}"
+)
+
+
+# --- capability ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VectorSupport:
+    """What one database offers: pgvector's version, and whether our column is there."""
+
+    available: bool  # the extension can be installed (or is)
+    version: str | None  # installed extension version
+    column: bool  # faces_face.embedding exists
+    index: bool  # the HNSW index exists
+
+    @property
+    def ready(self) -> bool:
+        return self.version is not None and self.column and self.index
+
+
+def vector_support(connection) -> VectorSupport:
+    if connection.vendor != "postgresql":
+        return VectorSupport(False, None, False, False)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")
+        available = cursor.fetchone() is not None
+        cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+        row = cursor.fetchone()
+        cursor.execute(
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()"
+            " AND table_name = %s AND column_name = %s",
+            [TABLE, COLUMN],
+        )
+        column = cursor.fetchone() is not None
+        cursor.execute(
+            "SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = %s",
+            [INDEX_NAME],
+        )
+        index = cursor.fetchone() is not None
+    return VectorSupport(available, row[0] if row else None, column, index)
+
+
+# --- schema ----------------------------------------------------------------------------
+
+
+def install(schema_editor, *, build_index: bool = True) -> bool:
+    """Create the extension, column, trigger and (unless told not to) the HNSW index.
+
+    Idempotent. Returns False, changing nothing, where pgvector is not installable (SQLite,
+    or a PostgreSQL without the extension's files, or without the right to create it):
+    search then stays on the exact in-process engine.
+    """
+    connection = schema_editor.connection
+    if connection.vendor != "postgresql":
+        return False
+    support = vector_support(connection)
+    if support.version is None:
+        if not support.available:
+            logger.info("pgvector is not available on this PostgreSQL: exact search stays")
+            return False
+        try:
+            with transaction.atomic(using=connection.alias):
+                schema_editor.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        except Exception as error:  # noqa: BLE001 - e.g. no CREATE privilege: keep exact search
+            logger.warning("pgvector could not be installed (%s): exact search stays", error)
+            return False
+    with connection.cursor() as cursor:  # without parameters: the SQL has a literal %
+        cursor.execute(f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS {COLUMN} vector(128)")
+        cursor.execute(_CONVERT_SQL)
+        cursor.execute(_TRIGGER_SQL)
+    backfill(connection)
+    if build_index:
+        create_index(connection)
+    return True
+
+
+def uninstall(schema_editor) -> None:
+    """Drop what install() created (not the extension, which other schemas may use)."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute(f"DROP TRIGGER IF EXISTS {TRIGGER} ON {TABLE}")
+    schema_editor.execute(f"DROP FUNCTION IF EXISTS {TRIGGER}()")
+    schema_editor.execute(f"ALTER TABLE {TABLE} DROP COLUMN IF EXISTS {COLUMN}")
+    schema_editor.execute(f"DROP FUNCTION IF EXISTS {CONVERT_FUNCTION}(bytea)")
+
+
+def backfill(connection, *, batch: int = 20_000) -> int:
+    """Fill the embedding of rows that have none (written before the column existed)."""
+    filled = 0
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(_BACKFILL_SQL, [batch])
+            filled += cursor.rowcount
+            if cursor.rowcount < batch:
+                return filled
+
+
+def index_sql(connection, *, concurrently: bool = False) -> str:
+    with connection.schema_editor(atomic=False) as editor:
+        statement = str(HNSW_INDEX.create_sql(FaceVector, editor))
+    prefix = "CREATE INDEX IF NOT EXISTS"
+    if concurrently:
+        prefix = "CREATE INDEX CONCURRENTLY IF NOT EXISTS"
+    return statement.replace("CREATE INDEX", prefix, 1)
+
+
+def create_index(connection, *, concurrently: bool = False, maintenance_work_mem: str = "") -> None:
+    """Build the HNSW index (minutes at a million rows: see docs/PERFORMANCE.md)."""
+    statement = index_sql(connection, concurrently=concurrently)
+    with connection.cursor() as cursor:
+        if maintenance_work_mem:
+            # The graph must fit in maintenance_work_mem or the build slows several-fold.
+            cursor.execute("SELECT set_config('maintenance_work_mem', %s, false)",
+                           [maintenance_work_mem])
+        cursor.execute(statement)
+
+
+def drop_index(connection) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP INDEX IF EXISTS {INDEX_NAME}")
+
+
+# --- search ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    face_id: str
+    label: str
+    metadata: dict
+    distance: float
+
+
+def _vector_literal(query: np.ndarray) -> str:
+    # repr of a float32 round-trips exactly; pgvector parses it back to the same float4.
+    return "[" + ",".join(repr(float(value)) for value in np.asarray(query, np.float32)) + "]"
+
+
+def search(
+    *,
+    database: str,
+    collection_id,
+    collection_size: int,
+    queries: np.ndarray,
+    limit: int,
+    threshold: float,
+) -> list[list[Candidate]]:
+    """The ``limit`` nearest faces of the collection within ``threshold``, per query.
+
+    The first ``max(limit, VISIONERA_SEARCH_CANDIDATES)`` rows PostgreSQL returns are
+    re-measured exactly; what is kept is exactly what DescriptorIndex would keep of them.
+    """
+    if limit <= 0 or collection_size <= 0:
+        return [[] for _ in range(len(queries))]
+    candidates = max(limit, settings.VISIONERA_SEARCH_CANDIDATES)
+    exact_scan = collection_size <= settings.VISIONERA_SEARCH_EXACT_SCAN_MAX_FACES
+    connection = connections[database]
+    results = []
+    with transaction.atomic(using=database), connection.cursor() as cursor:
+        _plan_search(cursor, exact_scan=exact_scan, candidates=candidates,
+                     collection_size=collection_size)
+        for query in np.asarray(queries, dtype=np.float32):
+            cursor.execute(_SEARCH_SQL, [collection_id, _vector_literal(query), candidates])
+            rows = cursor.fetchall()
+            results.append(_rerank(rows, query, limit, threshold))
+    return results
+
+
+def _plan_search(cursor, *, exact_scan: bool, candidates: int, collection_size: int) -> None:
+    if exact_scan:
+        # No index scan may serve the ORDER BY: the planner reads the collection's rows
+        # through a bitmap scan of the collection_id btree and sorts them, exactly.
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        return
+    ef_search = max(settings.VISIONERA_SEARCH_EF_SEARCH, candidates)
+    # With relaxed_order the scan keeps going past the filter until `candidates` rows of
+    # this collection are found; the bound on tuples visited grows with how small a share
+    # of the table the collection is (estimated from pg_class, free to read).
+    cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [TABLE])
+    table_rows = max(float(cursor.fetchone()[0]), float(collection_size), 1.0)
+    share = min(1.0, collection_size / table_rows)
+    max_scan = int(min(1_000_000, max(20_000, math.ceil(4 * ef_search / share))))
+    cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef_search)])
+    cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+    cursor.execute("SELECT set_config('hnsw.max_scan_tuples', %s, true)", [str(max_scan)])
+    # The HNSW index is the plan: a large collection's btree + sort would be exact but cost
+    # tens of ms per 100k rows, and the planner's guess of the filter's selectivity can pick it.
+    cursor.execute("SET LOCAL enable_seqscan = off")
+    cursor.execute("SET LOCAL enable_bitmapscan = off")
+
+
+def _rerank(rows, query: np.ndarray, limit: int, threshold: float) -> list[Candidate]:
+    if not rows:
+        return []
+    # The exact engine's gallery is in enrolment order and its sort is stable: the same
+    # order here makes equal distances (a photo enrolled twice) come out the same way.
+    rows = sorted(rows, key=lambda row: (row[4], str(row[0])))
+    index = DescriptorIndex.from_rows(
+        [row[0] for row in rows], (bytes(row[3]) for row in rows)
+    )
+    return [
+        Candidate(
+            face_id=str(rows[match.row][0]),
+            label=rows[match.row][1],
+            metadata=_as_dict(rows[match.row][2]),
+            distance=match.distance,
+        )
+        for match in index.search(query, limit=limit, threshold=threshold)
+    ]
+
+
+def _as_dict(value) -> dict:
+    if isinstance(value, str):  # Django has psycopg hand jsonb over as text
+        return json.loads(value)
+    return value or {}
