@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from videos import pipeline, selectors, webhooks
 from videos.models import VideoDetection, VideoJob
+from visionera import metrics
 from visionera.api.uploads import StoredVideo, remove_file
 from visionera.worker import send_on_commit
 
@@ -344,6 +345,9 @@ def notify(*, job_id, stale_before=None) -> bool:
         attempts=settings.VIDEO_WEBHOOK_ATTEMPTS,
         timeout=settings.VIDEO_WEBHOOK_TIMEOUT_SECONDS,
         backoff=settings.VIDEO_WEBHOOK_BACKOFF_SECONDS,
+    )
+    metrics.record_webhook_outcome(
+        "delivered" if delivery.delivered else "failed" if delivery.attempts else "skipped"
     )
     job.webhook_status = delivery.describe()[:200]
     fields = ["webhook_status"]
