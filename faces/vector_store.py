@@ -16,7 +16,8 @@ Filtering by collection: HNSW walks the whole table's graph, so a plain ``WHERE
 collection_id = …`` can stop with fewer than k rows of a small collection. Two measures
 (docs/PERFORMANCE.md, "Search on pgvector"):
 - collections up to ``VISIONERA_SEARCH_EXACT_SCAN_MAX_FACES`` are scanned exactly in
-  PostgreSQL (the collection_id btree, no HNSW): exact by construction and a few ms;
+  PostgreSQL (the collection_id btree, no HNSW): exact by construction, and cheaper than
+  an HNSW walk that must step over every other collection's rows to find theirs;
 - larger ones use pgvector 0.8's iterative index scan (``hnsw.iterative_scan =
   relaxed_order``), which keeps walking the graph until the filter has let through enough
   rows, with ``hnsw.max_scan_tuples`` scaled by the collection's share of the table.
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,7 +94,8 @@ BEGIN
     RETURN NEW;
 END
 $$;
-DROP TRIGGER IF EXISTS {TRIGGER} ON {TABLE};
+"""
+_CREATE_TRIGGER_SQL = f"""
 CREATE TRIGGER {TRIGGER} BEFORE INSERT OR UPDATE OF descriptor ON {TABLE}
     FOR EACH ROW EXECUTE FUNCTION {TRIGGER}();
 """
@@ -105,11 +106,18 @@ _BACKFILL_SQL = (
     f"UPDATE {TABLE} SET {COLUMN} = {CONVERT_FUNCTION}(descriptor) WHERE id IN"  # noqa: S608
     f" (SELECT id FROM {TABLE} WHERE {COLUMN} IS NULL LIMIT %s)"
 )
-_SEARCH_SQL = (
+# Exact: the collection's rows through its collection_id btree, sorted by true distance.
+_SEARCH_EXACT_SQL = (
     f"SELECT id, label, metadata, descriptor, created_at FROM {TABLE}"  # noqa: S608
     f" WHERE collection_id = %s ORDER BY {COLUMN} <-> %s::vector LIMIT %s"
 )
-
+# HNSW: the same filter written so that no btree can serve it — `(…) IS TRUE` is not an
+# indexable clause — so the plan is the HNSW scan with the filter on top, every time,
+# rather than whatever the planner's selectivity guess prefers.
+_SEARCH_HNSW_SQL = (
+    f"SELECT id, label, metadata, descriptor, created_at FROM {TABLE}"  # noqa: S608
+    f" WHERE (collection_id = %s) IS TRUE ORDER BY {COLUMN} <-> %s::vector LIMIT %s"
+)
 RECOMPUTE_SQL = f"UPDATE {TABLE} SET {COLUMN} = {CONVERT_FUNCTION}(descriptor)"  # noqa: S608
 STATUS_SQL = (
     f"SELECT count(*), count(*) FILTER (WHERE {COLUMN} IS NULL),"  # noqa: S608
@@ -181,9 +189,16 @@ def install(schema_editor, *, build_index: bool = True) -> bool:
             logger.warning("pgvector could not be installed (%s): exact search stays", error)
             return False
     with connection.cursor() as cursor:  # without parameters: the SQL has a literal %
-        cursor.execute(f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS {COLUMN} vector(128)")
+        # Table changes only when needed: ALTER/CREATE TRIGGER lock the table (and fail
+        # inside a transaction with pending constraint checks).
+        if not support.column:
+            cursor.execute(f"ALTER TABLE {TABLE} ADD COLUMN {COLUMN} vector(128)")
         cursor.execute(_CONVERT_SQL)
         cursor.execute(_TRIGGER_SQL)
+        cursor.execute("SELECT 1 FROM pg_trigger WHERE tgname = %s AND tgrelid = %s::regclass",
+                       [TRIGGER, TABLE])
+        if cursor.fetchone() is None:
+            cursor.execute(_CREATE_TRIGGER_SQL)
     backfill(connection)
     if build_index:
         create_index(connection)
@@ -271,14 +286,17 @@ def search(
     candidates = max(limit, settings.VISIONERA_SEARCH_CANDIDATES)
     exact_scan = collection_size <= settings.VISIONERA_SEARCH_EXACT_SCAN_MAX_FACES
     connection = connections[database]
+    statement = _SEARCH_EXACT_SQL if exact_scan else _SEARCH_HNSW_SQL
     results = []
     with transaction.atomic(using=database), connection.cursor() as cursor:
         _plan_search(cursor, exact_scan=exact_scan, candidates=candidates,
                      collection_size=collection_size)
         for query in np.asarray(queries, dtype=np.float32):
-            cursor.execute(_SEARCH_SQL, [collection_id, _vector_literal(query), candidates])
-            rows = cursor.fetchall()
-            results.append(_rerank(rows, query, limit, threshold))
+            cursor.execute(statement, [collection_id, _vector_literal(query), candidates])
+            results.append(_rerank(cursor.fetchall(), query, limit, threshold))
+        # Only reads happened: rolling back ends the SET LOCALs with this block even when
+        # it is a savepoint inside a caller's transaction, where they would otherwise last.
+        transaction.set_rollback(True, using=database)
     return results
 
 
@@ -288,21 +306,24 @@ def _plan_search(cursor, *, exact_scan: bool, candidates: int, collection_size: 
         # through a bitmap scan of the collection_id btree and sorts them, exactly.
         cursor.execute("SET LOCAL enable_indexscan = off")
         return
-    ef_search = max(settings.VISIONERA_SEARCH_EF_SEARCH, candidates)
-    # With relaxed_order the scan keeps going past the filter until `candidates` rows of
-    # this collection are found; the bound on tuples visited grows with how small a share
-    # of the table the collection is (estimated from pg_class, free to read).
-    cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [TABLE])
-    table_rows = max(float(cursor.fetchone()[0]), float(collection_size), 1.0)
-    share = min(1.0, collection_size / table_rows)
-    max_scan = int(min(1_000_000, max(20_000, math.ceil(4 * ef_search / share))))
-    cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef_search)])
-    cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-    cursor.execute("SELECT set_config('hnsw.max_scan_tuples', %s, true)", [str(max_scan)])
-    # The HNSW index is the plan: a large collection's btree + sort would be exact but cost
-    # tens of ms per 100k rows, and the planner's guess of the filter's selectivity can pick it.
-    cursor.execute("SET LOCAL enable_seqscan = off")
-    cursor.execute("SET LOCAL enable_bitmapscan = off")
+    # One round trip. With relaxed_order the scan keeps walking the graph past rows the
+    # filter drops until `candidates` rows of this collection are found; the bound on
+    # tuples visited grows with how small a share of the table the collection is
+    # (reltuples: the planner's row estimate, free to read). Sequential and bitmap scans
+    # are off so the HNSW scan is the plan (a full sort of the table is the alternative).
+    cursor.execute(_PLAN_SQL, {"ef_search": max(settings.VISIONERA_SEARCH_EF_SEARCH, candidates),
+                               "size": collection_size, "table": TABLE})
+
+
+_PLAN_SQL = """
+SELECT set_config('hnsw.ef_search', %(ef_search)s::text, true),
+       set_config('hnsw.iterative_scan', 'relaxed_order', true),
+       set_config('hnsw.max_scan_tuples', least(1000000, greatest(20000, ceil(
+           4 * %(ef_search)s * greatest(reltuples, %(size)s) / %(size)s)))::bigint::text, true),
+       set_config('enable_seqscan', 'off', true),
+       set_config('enable_bitmapscan', 'off', true)
+FROM pg_class WHERE oid = %(table)s::regclass
+"""
 
 
 def _rerank(rows, query: np.ndarray, limit: int, threshold: float) -> list[Candidate]:
