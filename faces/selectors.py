@@ -25,7 +25,7 @@ from faces import vector_store
 from faces.index import DescriptorIndex, IndexMatch
 from faces.models import Collection, Face
 from visionera.api.errors import NotFound
-from visionera.db_routers import search_database
+from visionera.db_routers import replica_reads, search_database
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +101,12 @@ class DatabaseIndex:
         return self.gallery.face_count
 
     def search_many(self, queries: np.ndarray, limit: int = 5, threshold: float = 0.6):
-        found = vector_store.search(
+        with replica_reads():  # any ORM read on this path goes to the replica too
+            found = self._search(queries, limit, threshold)
+        return [[self.gallery.remember(candidate) for candidate in matches] for matches in found]
+
+    def _search(self, queries, limit, threshold):
+        return vector_store.search(
             database=self.gallery.database,
             collection_id=self.gallery.collection_id,
             collection_size=self.gallery.face_count,
@@ -109,7 +114,6 @@ class DatabaseIndex:
             limit=limit,
             threshold=threshold,
         )
-        return [[self.gallery.remember(candidate) for candidate in matches] for matches in found]
 
     def search(self, query: np.ndarray, limit: int = 5, threshold: float = 0.6):
         return self.search_many(np.atleast_2d(query), limit, threshold)[0]
