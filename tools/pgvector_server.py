@@ -2,6 +2,8 @@
 
     .venv/bin/python tools/pgvector_server.py start [--data var/pgvector] [--port 54329]
     .venv/bin/python tools/pgvector_server.py stop  [--data var/pgvector]
+    .venv/bin/python tools/pgvector_server.py start --data var/replica --port 54330 \
+        --replica-of 54329                  # a streaming read replica of that server
 
 `start` prints the server's URL (postgres://postgres@127.0.0.1:PORT/postgres) as its last
 line and returns; the server keeps running until `stop`. Debian's PostgreSQL on this
@@ -45,16 +47,17 @@ def _run(command: list[str], user: str | None) -> subprocess.CompletedProcess:
     return subprocess.run(command, check=True, user=user, capture_output=True, text=True)
 
 
-def start(data: Path, port: int) -> str:
+def start(data: Path, port: int, replica_of: int | None = None) -> str:
     user = _system_user()
+    fresh = not (data / "PG_VERSION").exists()
+    if replica_of and fresh:
+        # A streaming replica: a base backup of the primary with standby.signal (-R).
+        data.mkdir(parents=True, exist_ok=True)
+        _own(data, user)
+        _run([str(BIN / "pg_basebackup"), "-D", str(data), "-R", "-X", "stream", "-h",
+              "127.0.0.1", "-p", str(replica_of), "-U", "postgres"], user)
     data.mkdir(parents=True, exist_ok=True)
-    if user:
-        for parent in data.parents:  # the server's user must be able to reach its directory
-            parent.chmod(parent.stat().st_mode | 0o011)
-        entry = pwd.getpwnam(user)
-        for path in (data, *data.rglob("*")):
-            os.chown(path, entry.pw_uid, entry.pw_gid)
-        os.chmod(data, 0o700)
+    _own(data, user)
     if not (data / "PG_VERSION").exists():
         _run([str(BIN / "initdb"), "-D", str(data), "--auth=trust", "-U", "postgres",
               "--encoding=utf8"], user)
@@ -69,6 +72,17 @@ def start(data: Path, port: int) -> str:
     return url
 
 
+def _own(data: Path, user: str | None) -> None:
+    if not user:
+        return
+    for parent in data.parents:  # the server's user must be able to reach its directory
+        parent.chmod(parent.stat().st_mode | 0o011)
+    entry = pwd.getpwnam(user)
+    for path in (data, *data.rglob("*")):
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+    os.chmod(data, 0o700)
+
+
 def stop(data: Path) -> None:
     if (data / "postmaster.pid").exists():
         _run([str(BIN / "pg_ctl"), "-D", str(data), "-w", "-m", "fast", "stop"], _system_user())
@@ -79,11 +93,13 @@ def main() -> None:
     parser.add_argument("action", choices=["start", "stop"])
     parser.add_argument("--data", type=Path, default=PROJECT_ROOT / "var" / "pgvector")
     parser.add_argument("--port", type=int, default=54329)
+    parser.add_argument("--replica-of", type=int, metavar="PORT",
+                        help="start a streaming replica of the server on this local port")
     arguments = parser.parse_args()
     data = arguments.data.resolve()
     try:
         if arguments.action == "start":
-            print(start(data, arguments.port))
+            print(start(data, arguments.port, arguments.replica_of))
         else:
             stop(data)
     except subprocess.CalledProcessError as error:
