@@ -20,18 +20,21 @@ collection_id = …`` can stop with fewer than k rows of a small collection. Two
   an HNSW walk that must step over every other collection's rows to find theirs;
 - larger ones use pgvector 0.8's iterative index scan (``hnsw.iterative_scan =
   relaxed_order``), which keeps walking the graph until the filter has let through enough
-  rows, with ``hnsw.max_scan_tuples`` scaled by the collection's share of the table.
+  rows (up to ``hnsw.max_scan_tuples``, raised to a million).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
 from django.db import connections, transaction
+from django.db.backends.signals import connection_created
+from django.dispatch import receiver
 
 from faces.index import DescriptorIndex
 from faces.models import FaceVector
@@ -107,13 +110,16 @@ _BACKFILL_SQL = (
     f" (SELECT id FROM {TABLE} WHERE {COLUMN} IS NULL LIMIT %s)"
 )
 # Exact: the collection's rows through its collection_id btree, sorted by true distance.
+# l2_distance() is the <-> operator as a function, which no index can serve: the plan is
+# the btree (or a bitmap of it) and a top-N sort, whatever the planner's estimates.
 _SEARCH_EXACT_SQL = (
     f"SELECT id, label, metadata, descriptor, created_at FROM {TABLE}"  # noqa: S608
-    f" WHERE collection_id = %s ORDER BY {COLUMN} <-> %s::vector LIMIT %s"
+    f" WHERE collection_id = %s ORDER BY l2_distance({COLUMN}, %s::vector) LIMIT %s"
 )
 # HNSW: the same filter written so that no btree can serve it — `(…) IS TRUE` is not an
-# indexable clause — so the plan is the HNSW scan with the filter on top, every time,
-# rather than whatever the planner's selectivity guess prefers.
+# indexable clause — so the plan is the HNSW scan with the filter on top (for LIMIT rows,
+# far cheaper than the only alternative, sorting the whole table), rather than whatever
+# the planner's selectivity guess prefers.
 _SEARCH_HNSW_SQL = (
     f"SELECT id, label, metadata, descriptor, created_at FROM {TABLE}"  # noqa: S608
     f" WHERE (collection_id = %s) IS TRUE ORDER BY {COLUMN} <-> %s::vector LIMIT %s"
@@ -280,50 +286,57 @@ def search(
 
     The first ``max(limit, VISIONERA_SEARCH_CANDIDATES)`` rows PostgreSQL returns are
     re-measured exactly; what is kept is exactly what DescriptorIndex would keep of them.
+    One round trip per query: the HNSW settings are the connection's own (set once).
     """
     if limit <= 0 or collection_size <= 0:
         return [[] for _ in range(len(queries))]
     candidates = max(limit, settings.VISIONERA_SEARCH_CANDIDATES)
     exact_scan = collection_size <= settings.VISIONERA_SEARCH_EXACT_SCAN_MAX_FACES
-    connection = connections[database]
     statement = _SEARCH_EXACT_SQL if exact_scan else _SEARCH_HNSW_SQL
+    connection = connections[database]
     results = []
-    with transaction.atomic(using=database), connection.cursor() as cursor:
-        _plan_search(cursor, exact_scan=exact_scan, candidates=candidates,
-                     collection_size=collection_size)
+    with _hnsw_settings(connection, max(settings.VISIONERA_SEARCH_EF_SEARCH, candidates)) as cursor:
         for query in np.asarray(queries, dtype=np.float32):
             cursor.execute(statement, [collection_id, _vector_literal(query), candidates])
             results.append(_rerank(cursor.fetchall(), query, limit, threshold))
-        # Only reads happened: rolling back ends the SET LOCALs with this block even when
-        # it is a savepoint inside a caller's transaction, where they would otherwise last.
-        transaction.set_rollback(True, using=database)
     return results
 
 
-def _plan_search(cursor, *, exact_scan: bool, candidates: int, collection_size: int) -> None:
-    if exact_scan:
-        # No index scan may serve the ORDER BY: the planner reads the collection's rows
-        # through a bitmap scan of the collection_id btree and sorts them, exactly.
-        cursor.execute("SET LOCAL enable_indexscan = off")
-        return
-    # One round trip. With relaxed_order the scan keeps walking the graph past rows the
-    # filter drops until `candidates` rows of this collection are found; the bound on
-    # tuples visited grows with how small a share of the table the collection is
-    # (reltuples: the planner's row estimate, free to read). Sequential and bitmap scans
-    # are off so the HNSW scan is the plan (a full sort of the table is the alternative).
-    cursor.execute(_PLAN_SQL, {"ef_search": max(settings.VISIONERA_SEARCH_EF_SEARCH, candidates),
-                               "size": collection_size, "table": TABLE})
-
-
-_PLAN_SQL = """
-SELECT set_config('hnsw.ef_search', %(ef_search)s::text, true),
-       set_config('hnsw.iterative_scan', 'relaxed_order', true),
-       set_config('hnsw.max_scan_tuples', least(1000000, greatest(20000, ceil(
-           4 * %(ef_search)s * greatest(reltuples, %(size)s) / %(size)s)))::bigint::text, true),
-       set_config('enable_seqscan', 'off', true),
-       set_config('enable_bitmapscan', 'off', true)
-FROM pg_class WHERE oid = %(table)s::regclass
+# With relaxed_order an HNSW scan keeps walking the graph past rows the collection filter
+# drops until LIMIT rows are found, up to max_scan_tuples (pgvector's default, 20 000, is
+# raised: collections above the exact-scan size can be a small share of a large table).
+# These settings concern HNSW scans only, which only search runs.
+_HNSW_SETTINGS_SQL = """
+SELECT set_config('hnsw.ef_search', %(ef_search)s, %(local)s),
+       set_config('hnsw.iterative_scan', 'relaxed_order', %(local)s),
+       set_config('hnsw.max_scan_tuples', '1000000', %(local)s)
 """
+
+
+@contextmanager
+def _hnsw_settings(connection, ef_search: int):
+    """A cursor on a connection whose HNSW settings are ours.
+
+    In autocommit (a web request) they are set once per connection, for its session, so a
+    search costs one round trip. Inside a caller's transaction they are set for it only
+    (a rollback would undo a session-level set_config and leave a stale marker behind).
+    """
+    wanted = str(ef_search)
+    if connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute(_HNSW_SETTINGS_SQL, {"ef_search": wanted, "local": True})
+            yield cursor
+        return
+    with connection.cursor() as cursor:
+        if getattr(connection, "_visionera_hnsw", None) != wanted:
+            cursor.execute(_HNSW_SETTINGS_SQL, {"ef_search": wanted, "local": False})
+            connection._visionera_hnsw = wanted
+        yield cursor
+
+
+@receiver(connection_created)
+def _forget_hnsw_settings(sender, connection, **kwargs):
+    connection._visionera_hnsw = None  # a new session starts from the server's defaults
 
 
 def _rerank(rows, query: np.ndarray, limit: int, threshold: float) -> list[Candidate]:

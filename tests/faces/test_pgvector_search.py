@@ -204,3 +204,29 @@ def test_search_index_backfills_and_rebuilds(pgvector, free_client):
     out = StringIO()
     call_command("search_index", "--recompute", stdout=out)
     assert "recomputed 30 embeddings" in out.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_autocommit_the_hnsw_settings_are_set_once_per_connection(pgvector, make_client,
+                                                                     settings):
+    owner = make_client("free").user
+    collection = Collection.objects.create(owner=owner, name="session", face_count=300)
+    matrix = descriptors(300, 6)
+    Face.objects.bulk_create(
+        Face(collection=collection, label=str(row), box={}, descriptor=descriptor_to_bytes(v))
+        for row, v in enumerate(matrix)
+    )
+    settings.VISIONERA_SEARCH_EXACT_SCAN_MAX_FACES = 0  # through HNSW
+    connection.close()  # a fresh session, as a new web worker's
+    assert not connection.in_atomic_block
+    first = _found(collection, matrix[:5], 5)
+    assert [found[0] for found in first] == ["0", "1", "2", "3", "4"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('hnsw.iterative_scan'),"
+                       " current_setting('hnsw.ef_search')")
+        assert cursor.fetchone() == ("relaxed_order", "100")
+    assert connection._visionera_hnsw == "100"
+    connection.close()
+    connection.ensure_connection()
+    assert connection._visionera_hnsw is None  # the next search sets them again
+    assert _found(collection, matrix[:5], 5) == first
