@@ -296,7 +296,8 @@ def _small_collection(small, small_matrix, rng, ann) -> dict:
     truth = [[ids[m.row] for m in index.search(q, 10, 99.0)] for q in queries]
     result = {}
     for mode, overrides in (("exact scan (default)", {}),
-                            ("HNSW + iterative scan", {"VISIONERA_SEARCH_EXACT_SCAN_MAX_FACES": 0})):
+                            ("HNSW + iterative scan", {"VISIONERA_SEARCH_EXACT_SCAN_MAX_FACES": 0,
+                                                       "VISIONERA_SEARCH_HNSW_MIN_SHARE": 0.0})):
         with override_settings(**overrides):
             latencies, r1, r10 = [], [], []
             for query, expected in zip(queries, truth, strict=True):

@@ -18,7 +18,9 @@ collection_id = …`` can stop with fewer than k rows of a small collection. Two
 - collections up to ``VISIONERA_SEARCH_EXACT_SCAN_MAX_FACES`` are scanned exactly in
   PostgreSQL (the collection_id btree, no HNSW): exact by construction, and cheaper than
   an HNSW walk that must step over every other collection's rows to find theirs;
-- larger ones use pgvector 0.8's iterative index scan (``hnsw.iterative_scan =
+- so are collections below ``VISIONERA_SEARCH_HNSW_MIN_SHARE`` of the table, where an
+  HNSW walk would mostly step over other collections' rows;
+- the rest use pgvector 0.8's iterative index scan (``hnsw.iterative_scan =
   relaxed_order``), which keeps walking the graph until the filter has let through enough
   rows (up to ``hnsw.max_scan_tuples``, raised to a million).
 """
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -291,15 +294,44 @@ def search(
     if limit <= 0 or collection_size <= 0:
         return [[] for _ in range(len(queries))]
     candidates = max(limit, settings.VISIONERA_SEARCH_CANDIDATES)
-    exact_scan = collection_size <= settings.VISIONERA_SEARCH_EXACT_SCAN_MAX_FACES
-    statement = _SEARCH_EXACT_SQL if exact_scan else _SEARCH_HNSW_SQL
     connection = connections[database]
+    exact_scan = uses_exact_scan(connection, collection_size)
+    statement = _SEARCH_EXACT_SQL if exact_scan else _SEARCH_HNSW_SQL
     results = []
     with _hnsw_settings(connection, max(settings.VISIONERA_SEARCH_EF_SEARCH, candidates)) as cursor:
         for query in np.asarray(queries, dtype=np.float32):
             cursor.execute(statement, [collection_id, _vector_literal(query), candidates])
             results.append(_rerank(cursor.fetchall(), query, limit, threshold))
     return results
+
+
+def uses_exact_scan(connection, collection_size: int) -> bool:
+    """Whether a collection is searched by an exact scan rather than through HNSW.
+
+    Small collections always are. So are those that are a small share of the table: HNSW
+    walks the whole table's graph, and with iterative scan the work to find k rows of one
+    collection grows as 1/share (bench/search.py: a 2 % collection needed 300 ms and still
+    lost recall, while its exact scan took 16 ms on the same loaded machine).
+    """
+    if collection_size <= settings.VISIONERA_SEARCH_EXACT_SCAN_MAX_FACES:
+        return True
+    return collection_size < settings.VISIONERA_SEARCH_HNSW_MIN_SHARE * _table_rows(connection)
+
+
+_table_rows_cache: dict[str, tuple[float, float]] = {}
+
+
+def _table_rows(connection) -> float:
+    """faces_face's row estimate (pg_class.reltuples, kept by autovacuum), cached a minute."""
+    now = time.monotonic()
+    cached = _table_rows_cache.get(connection.alias)
+    if cached is not None and now - cached[0] < 60:
+        return cached[1]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [TABLE])
+        rows = max(float(cursor.fetchone()[0]), 0.0)
+    _table_rows_cache[connection.alias] = (now, rows)
+    return rows
 
 
 # With relaxed_order an HNSW scan keeps walking the graph past rows the collection filter

@@ -301,6 +301,9 @@ VISIONERA_SEARCH_EF_SEARCH = env.int("VISIONERA_SEARCH_EF_SEARCH", default=100)
 VISIONERA_SEARCH_EXACT_SCAN_MAX_FACES = env.int(
     "VISIONERA_SEARCH_EXACT_SCAN_MAX_FACES", default=10_000
 )
+# ... and the share of all faces below which a larger collection is scanned exactly too
+# (HNSW's work to find one collection's rows grows as 1/share).
+VISIONERA_SEARCH_HNSW_MIN_SHARE = env.float("VISIONERA_SEARCH_HNSW_MIN_SHARE", default=0.2)
 # A streaming replica for search reads; writes and enrolments always use DATABASE_URL.
 if env.str("DATABASE_REPLICA_URL", default=""):
     DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")

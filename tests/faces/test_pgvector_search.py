@@ -72,6 +72,7 @@ def test_fixture_scenario_answers_equal_the_exact_engine(pgvector, free_client, 
         # auto + 10 000: the gallery is scanned exactly in PostgreSQL; auto + 0: through HNSW.
         settings.VISIONERA_SEARCH_ENGINE = engine
         settings.VISIONERA_SEARCH_EXACT_SCAN_MAX_FACES = exact_scan_max
+        settings.VISIONERA_SEARCH_HNSW_MIN_SHARE = 0.0
         answers[engine, exact_scan_max] = [
             _search(free_client, gallery, probe, **extra) for probe in probes
         ]
@@ -152,6 +153,7 @@ def test_a_small_collection_in_a_large_table_keeps_its_recall(crowded, settings)
     truth = _truth(small, matrix, queries, 10)
 
     settings.VISIONERA_SEARCH_EXACT_SCAN_MAX_FACES = 0  # force HNSW + iterative scan
+    settings.VISIONERA_SEARCH_HNSW_MIN_SHARE = 0.0
     through_hnsw = _found(small, queries, 10)
     assert all(len(found) == 10 for found in through_hnsw)  # never short of k
     assert [found[0] for found in through_hnsw] == [expected[0] for expected in truth]
@@ -217,6 +219,7 @@ def test_in_autocommit_the_hnsw_settings_are_set_once_per_connection(pgvector, m
         for row, v in enumerate(matrix)
     )
     settings.VISIONERA_SEARCH_EXACT_SCAN_MAX_FACES = 0  # through HNSW
+    settings.VISIONERA_SEARCH_HNSW_MIN_SHARE = 0.0
     connection.close()  # a fresh session, as a new web worker's
     assert not connection.in_atomic_block
     first = _found(collection, matrix[:5], 5)
@@ -230,3 +233,13 @@ def test_in_autocommit_the_hnsw_settings_are_set_once_per_connection(pgvector, m
     connection.ensure_connection()
     assert connection._visionera_hnsw is None  # the next search sets them again
     assert _found(collection, matrix[:5], 5) == first
+
+
+def test_which_collections_are_scanned_exactly(pgvector, settings, monkeypatch):
+    monkeypatch.setattr(vector_store, "_table_rows", lambda connection: 1_000_000.0)
+    settings.VISIONERA_SEARCH_EXACT_SCAN_MAX_FACES = 10_000
+    settings.VISIONERA_SEARCH_HNSW_MIN_SHARE = 0.2
+    assert vector_store.uses_exact_scan(connection, 10_000)  # small
+    assert vector_store.uses_exact_scan(connection, 150_000)  # 15 % of the table
+    assert not vector_store.uses_exact_scan(connection, 200_000)
+    assert not vector_store.uses_exact_scan(connection, 1_000_000)
