@@ -14,7 +14,7 @@ and order are the exact engine's whenever the candidate list holds the true near
 
 Filtering by collection: HNSW walks the whole table's graph, so a plain ``WHERE
 collection_id = …`` can stop with fewer than k rows of a small collection. Two measures
-(docs/PERFORMANCE.md, "Search on pgvector"):
+(docs/PERFORMANCE.md, "Faces: 1:N search on pgvector"):
 - collections up to ``VISIONERA_SEARCH_EXACT_SCAN_MAX_FACES`` are scanned exactly in
   PostgreSQL (the collection_id btree, no HNSW): exact by construction, and cheaper than
   an HNSW walk that must step over every other collection's rows to find theirs;

@@ -289,7 +289,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 # ---------------------------------------------------------------------------------------
 # Search engine, replicas, metrics (issue 15). See README "Deploying at scale" and
-# docs/PERFORMANCE.md "Search on pgvector".
+# docs/PERFORMANCE.md "Faces: 1:N search on pgvector".
 # ---------------------------------------------------------------------------------------
 # auto: pgvector's HNSW index where the database has it (faces.vector_store), else the
 # exact in-process matrix; "exact" forces the latter.
