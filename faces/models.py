@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import F
+from pgvector.django import HnswIndex, VectorField
 
 DESCRIPTOR_BYTES = 128 * 4  # 128 float32
 
@@ -54,3 +55,37 @@ class Face(models.Model):
 
     def __str__(self):
         return self.label
+
+
+class FaceVector(models.Model):
+    """The pgvector view of ``faces_face``: its ``embedding vector(128)`` column and HNSW index.
+
+    Unmanaged on purpose: the column exists only on a PostgreSQL with the ``vector``
+    extension, so migration 0002 creates it (and the trigger that derives it from
+    ``Face.descriptor``) there and nowhere else. Face stays the model every writer uses;
+    this one declares pgvector's field and index for faces.vector_store and is never
+    written to.
+    """
+
+    id = models.UUIDField(primary_key=True)
+    collection_id = models.UUIDField()
+    embedding = VectorField(dimensions=128, null=True)
+
+    class Meta:
+        managed = False
+        db_table = "faces_face"
+        # m=16 links per node and ef_construction=64 are pgvector's defaults: on 128-d face
+        # descriptors they give recall@1 ≥ 0.99 at ef_search 100 (docs/PERFORMANCE.md), and
+        # larger values multiply the build time on small hosts for a fraction of a percent.
+        indexes = [
+            HnswIndex(
+                name="faces_face_embedding_hnsw",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_l2_ops"],
+            )
+        ]
+
+    def __str__(self):
+        return str(self.id)

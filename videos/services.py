@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from videos import callback_urls, pipeline, selectors, webhooks
 from videos.models import VideoDetection, VideoJob, WebhookDelivery, WebhookSecret
+from visionera import metrics
 from visionera.api.uploads import StoredVideo, remove_file, video_limits
 from visionera.worker import embedded_worker, send_on_commit
 
@@ -585,6 +586,8 @@ def _record_attempt(delivery: WebhookDelivery, attempt: webhooks.Attempt) -> str
             _queue_delivery(delivery.pk, delay_seconds=retry_in)
         elif delivery.job_id is not None:
             _record_on_job(delivery)
+    if retry_in is None:
+        metrics.record_webhook_outcome("delivered" if attempt.delivered else "failed")
     return delivery.status
 
 

@@ -357,3 +357,33 @@ VISIONERA_MAX_VIDEO_WIDTH = env.int("VISIONERA_MAX_VIDEO_WIDTH", default=4096)
 VISIONERA_MAX_VIDEO_HEIGHT = env.int("VISIONERA_MAX_VIDEO_HEIGHT", default=2160)
 VISIONERA_MAX_VIDEO_FPS = env.float("VISIONERA_MAX_VIDEO_FPS", default=240.0)
 VISIONERA_VIDEO_MAX_SAMPLED_FRAMES = env.int("VISIONERA_VIDEO_MAX_SAMPLED_FRAMES", default=3600)
+# ---------------------------------------------------------------------------------------
+# Search engine, replicas, metrics (issue 15). See README "Deploying at scale" and
+# docs/PERFORMANCE.md "Faces: 1:N search on pgvector".
+# ---------------------------------------------------------------------------------------
+# auto: pgvector's HNSW index where the database has it (faces.vector_store), else the
+# exact in-process matrix; "exact" forces the latter.
+VISIONERA_SEARCH_ENGINE = env.str("VISIONERA_SEARCH_ENGINE", default="auto")
+# Rows PostgreSQL hands back for exact re-ranking, HNSW's ef_search, and the collection size
+# up to which a collection is scanned exactly in PostgreSQL instead of through HNSW.
+VISIONERA_SEARCH_CANDIDATES = env.int("VISIONERA_SEARCH_CANDIDATES", default=40)
+VISIONERA_SEARCH_EF_SEARCH = env.int("VISIONERA_SEARCH_EF_SEARCH", default=100)
+VISIONERA_SEARCH_EXACT_SCAN_MAX_FACES = env.int(
+    "VISIONERA_SEARCH_EXACT_SCAN_MAX_FACES", default=10_000
+)
+# ... and the share of all faces below which a larger collection is scanned exactly too
+# (HNSW's work to find one collection's rows grows as 1/share).
+VISIONERA_SEARCH_HNSW_MIN_SHARE = env.float("VISIONERA_SEARCH_HNSW_MIN_SHARE", default=0.2)
+# A streaming replica for search reads; writes and enrolments always use DATABASE_URL.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    # Tests read the replica through the primary's test database.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["visionera.db_routers.ReplicaRouter"]
+# Prometheus: /metrics answers `Authorization: Bearer <token>` when this is set, else only
+# loopback clients. Request metrics come from the middleware first in the chain.
+VISIONERA_METRICS_TOKEN = env.str("VISIONERA_METRICS_TOKEN", default="")
+MIDDLEWARE = ["visionera.metrics.RequestMetricsMiddleware", *MIDDLEWARE]
+

@@ -8,10 +8,12 @@ from drf_spectacular.views import (
 
 from visionera.api import errors
 from visionera.api.health import HealthApi
+from visionera.metrics import metrics_view
 
 urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/health", HealthApi.as_view(), name="health"),
+    path("metrics", metrics_view, name="metrics"),
     path("api/faces/", include("faces.urls")),
     path("api/vehicles/", include("vehicles.urls")),
     path("api/body/", include("bodies.urls")),
