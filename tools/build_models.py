@@ -291,6 +291,13 @@ def write_manifest(reports: dict[str, dict], onnx_dir: Path, package: Path) -> N
             "opset": report["opset"],
             "max_abs_error_vs_tensorflow": report["max_abs_error_vs_tensorflow"],
         }
+    # Entries another tool built (they carry their own "built_by", e.g. the face descriptor
+    # from tools/dlib_resnet_to_onnx.py) are kept as they are.
+    manifest_path = MODELS_DIR / "MANIFEST.json"
+    if manifest_path.exists():
+        for name, entry in json.loads(manifest_path.read_text())["files"].items():
+            if name not in files and entry.get("built_by"):
+                files[name] = entry
     converter_versions = next(iter(reports.values()))["converter"]
     manifest = {
         "format": 1,
@@ -298,7 +305,7 @@ def write_manifest(reports: dict[str, dict], onnx_dir: Path, package: Path) -> N
         "converter": {**converter_versions, "requirements": CONVERTER_REQUIREMENTS},
         "files": files,
     }
-    (MODELS_DIR / "MANIFEST.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
 
 
 def write_licenses(package: Path, apache_text: str) -> None:
@@ -353,7 +360,14 @@ under their own licences. No weights were retrained or modified beyond the conve
 {apache_text.strip()}
 ```
 """
-    (MODELS_DIR / "LICENSES.md").write_text(text)
+    # Sections other tools appended (the face descriptor's, after the Apache text) stay.
+    licenses_path = MODELS_DIR / "LICENSES.md"
+    if licenses_path.exists():
+        existing = licenses_path.read_text()
+        marker = "\n## dlib face recognition ResNet"
+        if marker in existing:
+            text = text.rstrip("\n") + "\n" + existing[existing.index(marker):]
+    licenses_path.write_text(text)
 
 
 def main() -> None:
