@@ -208,7 +208,7 @@ def test_search_index_backfills_and_rebuilds(pgvector, free_client):
     assert "recomputed 30 embeddings" in out.getvalue()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_in_autocommit_the_hnsw_settings_are_set_once_per_connection(pgvector, make_client,
                                                                      settings):
     owner = make_client("free").user

@@ -261,7 +261,7 @@ def test_the_api_shows_no_network_details(pro_client, raw_server, analysed_job, 
         response = pro_client.get(f"/api/videos/{job.pk}")
         text = response.content.decode()
         assert response.json()["summary"]["webhook"] == {
-            "delivered": False, "attempts": 2, "status_code": None, "error": None,
+            "delivered": False, "attempts": 2, "status_code": None,
         }, name
         for leak in ("refused", "Refused", "403", "Forbidden", "internal-admin", "127.0.0.1",
                      str(refused_port), "Error", "HTTP"):

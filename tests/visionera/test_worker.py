@@ -18,7 +18,7 @@ def _mark_ran():
 
 
 @pytest.mark.skipif(not settings.DRAMATIQ_EMBEDDED_WORKER, reason="a real broker is configured")
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_message_is_sent_on_commit_and_runs_in_process():
     ran.clear()
     with transaction.atomic():
@@ -27,7 +27,7 @@ def test_message_is_sent_on_commit_and_runs_in_process():
     assert ran.wait(10), "the embedded worker did not run the message"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_broker_outage_at_send_is_logged_not_raised(caplog):
     class DownBroker:
         def send(self, *args, **kwargs):

@@ -14,6 +14,7 @@ from django.core.cache import cache
 from django.db import connections
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -77,6 +78,16 @@ def readiness() -> tuple[bool, dict[str, str]]:
     return all(value == "ok" for value in results.values()), results
 
 
+class HealthOutputSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["ok", "unavailable"])
+    checks = serializers.DictField(
+        child=serializers.ChoiceField(choices=["ok", "failed"]),
+        required=False,
+        help_text="With ready=1: each dependency checked (database, database_replica, cache, "
+        "broker, search_engine) and whether it answered.",
+    )
+
+
 class HealthApi(APIView):
     """Liveness and database reachability; with ?ready=1, readiness of every dependency."""
 
@@ -92,15 +103,13 @@ class HealthApi(APIView):
                 description="Readiness: also check the cache and the job broker (503 if not).",
             )
         ],
-        responses=OpenApiTypes.OBJECT,
+        responses={200: HealthOutputSerializer, 503: HealthOutputSerializer},
     )
     def get(self, request):
         if request.query_params.get("ready", "").lower() in ("1", "true", "yes"):
             ready, checks = readiness()
-            return Response(
-                {"status": "ok" if ready else "unavailable", "checks": checks},
-                status=200 if ready else 503,
-            )
+            body = {"status": "ok" if ready else "unavailable", "checks": checks}
+            return Response(HealthOutputSerializer(body).data, status=200 if ready else 503)
         _database(PRIMARY)
-        return Response({"status": "ok"})
+        return Response(HealthOutputSerializer({"status": "ok"}).data)
 
