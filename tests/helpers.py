@@ -1,8 +1,8 @@
 """Helpers the tests share: the project's own fixture photos, generated images, uploads.
 
-Fixtures live in tests/fixtures/ (copied once from ../shared/fixtures with their provenance,
-see tests/fixtures/README.md), so a clone tests itself: a missing photo is an error, never a
-skip.
+Fixtures live in tests/fixtures/ (copied once from the fixtures folder of ../shared, with
+their provenance: see tests/fixtures/README.md), so a clone tests itself: a missing photo is
+an error, never a skip.
 """
 
 import io

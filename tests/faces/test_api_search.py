@@ -1,4 +1,4 @@
-"""1:N search: the gallery/probe scenario of ../shared/fixtures/README.md, through the API."""
+"""1:N search: the gallery/probe scenario of tests/fixtures/README.md, through the API."""
 
 import pytest
 
