@@ -9,7 +9,7 @@ alike; figures are medians over the repeats. Per image it reports:
 - people found by OpenCV's HOG people detector (``HOGDescriptor`` with
   ``getDefaultPeopleDetector()``, ``detectMultiScale`` at its defaults, full resolution:
   what OpenCV offers without downloading weights) and by our detector untiled and tiled
-  (``visionera.detection.detect_objects(tiling="off"|"on")``), with their times;
+  (``vision.detection.detect_objects(tiling="off"|"on")``), with their times;
 - small people (under 40 px tall) found untiled and tiled;
 - vehicles + bodies on one image as two engine calls (each runs the detector) against
   one shared ``detect_objects`` pass handed to both (``detections=``), untiled, as the
@@ -42,7 +42,7 @@ sys.path.insert(0, str(PROJECT_ROOT))
 from bodies.engine import analyze_bodies  # noqa: E402
 from tests.helpers import FIXTURES_DIR, fixture_rgb  # noqa: E402
 from vehicles.engine import VEHICLE_TYPES, detect_vehicles  # noqa: E402
-from visionera.detection import detect_objects, should_tile, tile_grid  # noqa: E402
+from vision.detection import detect_objects, should_tile, tile_grid  # noqa: E402
 
 IMAGES = [
     "objects/dog.jpg",

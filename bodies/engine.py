@@ -4,7 +4,7 @@ Framework-free on purpose: services, video workers, benchmarks and tests import 
 without Django. Arrays in, dataclasses out; boxes and keypoints are in pixels of the image
 passed in.
 
-Two stages: the shared COCO detector (visionera.detection, NanoDet-m) finds the people,
+Two stages: the shared COCO detector (vision.detection, NanoDet-m) finds the people,
 then MoveNet SinglePose Lightning places the keypoints on a square crop around each one.
 A single-pose model per crop is slower than one multi-pose pass on crowded scenes but
 much more accurate on small people, whom a whole-image pass sees only a few pixels tall.
@@ -18,9 +18,9 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from visionera.detection import DEFAULT_MIN_CONFIDENCE, Detection, as_rgb_array, detect_objects
-from visionera.geometry import Box
-from visionera.modelstore import load_onnx_session
+from vision.detection import DEFAULT_MIN_CONFIDENCE, Detection, as_rgb_array, detect_objects
+from vision.geometry import Box
+from vision.modelstore import load_onnx_session
 
 POSE_MODEL_FILE = "movenet-lightning.onnx"
 POSE_INPUT_SIZE = 192

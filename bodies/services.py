@@ -1,7 +1,7 @@
 """People and pose in the contract's shape, over the framework-free engine."""
 
 from bodies import engine
-from visionera.api.uploads import DecodedImage
+from vision.media import DecodedImage
 
 
 def analyze_bodies(

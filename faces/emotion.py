@@ -15,7 +15,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from visionera.modelstore import load_onnx_session
+from vision.modelstore import load_onnx_session
 
 MODEL_FILE = "emotion-mini-xception.onnx"
 INPUT_SIZE = 64

@@ -40,8 +40,8 @@ import cv2
 import dlib
 import numpy as np
 
-from visionera.geometry import Box
-from visionera.modelstore import load_onnx_session, onnx_threads
+from vision.geometry import Box
+from vision.modelstore import load_onnx_session, onnx_threads
 
 DEFAULT_THRESHOLD = 0.6
 """dlib's own operating point: 99.38 % on LFW at Euclidean distance 0.6."""

@@ -19,8 +19,8 @@ from faces.attributes import AttributeUnavailable, estimate_attributes
 from faces.index import cluster, descriptor_to_bytes, pairwise_distances
 from faces.models import Collection, Face
 from faces.selectors import collection_gallery
+from vision.media import DecodedImage
 from visionera.api.errors import ApiError, InvalidRequest, NoFaceDetected, ServiceUnavailable
-from visionera.api.uploads import DecodedImage
 
 
 class CollectionExists(ApiError):

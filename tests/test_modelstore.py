@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from visionera import modelstore
-from visionera.modelstore import ModelFileError, load_onnx_session, model_path, onnx_threads
+from vision import modelstore
+from vision.modelstore import ModelFileError, load_onnx_session, model_path, onnx_threads
 
 REAL_MODELS_DIR = modelstore.MODELS_DIR
 SMALL_REAL_MODEL = "emotion-mini-xception.onnx"

@@ -18,7 +18,7 @@ Steps:
    tf2onnx, and run tools/tfjs_to_onnx.py in it for each model: that rebuilds a plain
    TF GraphDef, converts it and checks ONNX Runtime against TensorFlow on one input.
 3. Write the ONNX files, MANIFEST.json (sha256, size, provenance, licence, I/O spec; the
-   engines verify files against it via visionera.modelstore) and LICENSES.md.
+   engines verify files against it via vision.modelstore) and LICENSES.md.
 """
 
 from __future__ import annotations

@@ -6,10 +6,10 @@ from rest_framework import serializers
 from accounts import groups
 from vehicles import services
 from vehicles.engine import COLOURS
+from vision.detection import AUTO_TILING_MIN_SIDE, TILING_MODES
 from visionera.api.fields import ImageUploadField
 from visionera.api.serializers import BoxSerializer
 from visionera.api.views import EndpointView
-from visionera.detection import AUTO_TILING_MIN_SIDE, TILING_MODES
 
 
 class PlateSerializer(serializers.Serializer):

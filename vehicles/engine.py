@@ -3,7 +3,7 @@
 Framework-free on purpose: services, video workers, benchmarks and tests import it
 without Django. Arrays in, dataclasses out; boxes are in pixels of the image passed in.
 
-Vehicles come from the shared COCO detector (visionera.detection, NanoDet-m). Plates are
+Vehicles come from the shared COCO detector (vision.detection, NanoDet-m). Plates are
 read with RapidOCR's bundled PP-OCR models on each vehicle's crop; they are returned only
 where text that looks like a plate was read (see ``plate_text``). Each vehicle's dominant
 colour is named from a fixed palette (see ``vehicle_colour``).
@@ -21,15 +21,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from visionera.detection import (
+from vision.detection import (
     DEFAULT_MIN_CONFIDENCE,
     Detection,
     as_rgb_array,
     detect_objects,
     non_max_suppression,
 )
-from visionera.geometry import Box
-from visionera.modelstore import onnx_threads
+from vision.geometry import Box
+from vision.modelstore import onnx_threads
 
 __all__ = [
     "DEFAULT_MIN_CONFIDENCE",

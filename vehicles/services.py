@@ -3,7 +3,7 @@
 from collections import Counter
 
 from vehicles import engine
-from visionera.api.uploads import DecodedImage
+from vision.media import DecodedImage
 
 
 def detect_vehicles(

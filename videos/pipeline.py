@@ -20,8 +20,8 @@ import numpy as np
 from faces.engine import DEFAULT_THRESHOLD, get_face_engine
 from faces.index import DescriptorIndex
 from videos.tracking import FaceTracker, TrackedFace
-from visionera.detection import DEFAULT_MIN_CONFIDENCE, detect_objects
-from visionera.geometry import Box
+from vision.detection import DEFAULT_MIN_CONFIDENCE, detect_objects
+from vision.geometry import Box
 
 FEATURES = ("faces", "vehicles", "bodies")
 KIND_BY_FEATURE = {"faces": "face", "vehicles": "vehicle", "bodies": "body"}

@@ -29,8 +29,9 @@ from django.utils import timezone
 
 from videos import callback_urls, pipeline, selectors, webhooks
 from videos.models import VideoDetection, VideoJob, WebhookDelivery, WebhookSecret
+from vision.media import StoredVideo
 from visionera import metrics
-from visionera.api.uploads import StoredVideo, remove_file, video_limits
+from visionera.api.uploads import remove_file, video_limits
 from visionera.worker import embedded_worker, send_on_commit
 
 logger = logging.getLogger(__name__)

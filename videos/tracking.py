@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from visionera.geometry import Box
+from vision.geometry import Box
 
 MIN_LINK_IOU = 0.3
 """Boxes overlapping this much in consecutive samples are one face unless the

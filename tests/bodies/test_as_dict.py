@@ -2,7 +2,7 @@
 
 from bodies.engine import Keypoint, Person
 from vehicles.engine import Plate, Vehicle, VehicleColour
-from visionera.geometry import Box
+from vision.geometry import Box
 
 
 def test_keypoint_and_person():

@@ -7,7 +7,7 @@ import skimage.data
 
 from bodies.engine import KEYPOINT_NAMES, Keypoint, Person, analyze_bodies
 from tests.helpers import fixture_rgb
-from visionera.geometry import Box
+from vision.geometry import Box
 
 COCO_KEYPOINTS = [
     "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",

@@ -18,7 +18,7 @@ from bodies.engine import (
     assign_skeletons,
 )
 from tests.helpers import fixture_rgb
-from visionera.geometry import Box
+from vision.geometry import Box
 
 MULTI_PERSON_PHOTOS = [
     "faces/two_people.jpg",

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-import visionera.detection
+import vision.detection
 from bodies.engine import analyze_bodies
 from tests.helpers import fixture_rgb
-from visionera.detection import (
+from vision.detection import (
     AUTO_TILING_MIN_SIDE,
     MAX_TILES,
     detect_objects,
@@ -87,9 +87,9 @@ def test_tiles_cover_the_image_and_stay_within_the_budget(width, height):
 
 def test_auto_mode_is_what_the_body_engine_does_by_default(kite, monkeypatch):
     passes = []
-    real = visionera.detection._detect_pass
+    real = vision.detection._detect_pass
     monkeypatch.setattr(
-        visionera.detection, "_detect_pass", lambda *a: passes.append(1) or real(*a)
+        vision.detection, "_detect_pass", lambda *a: passes.append(1) or real(*a)
     )
     analyze_bodies(kite)
     assert len(passes) == 1 + len(tile_grid(1352, 900))
@@ -102,14 +102,14 @@ def test_a_zero_threshold_on_every_tile_stays_bounded(kite, monkeypatch):
     """min_confidence=0 makes every cell of every class a candidate (284k per pass): each
     pass decodes only its best MAX_CANDIDATES and the merge keeps MAX_CANDIDATES."""
     decoded = []
-    real = visionera.detection._expected_distances
+    real = vision.detection._expected_distances
     monkeypatch.setattr(
-        visionera.detection,
+        vision.detection,
         "_expected_distances",
         lambda bins: decoded.append(len(bins)) or real(bins),
     )
     found = detect_objects(kite, 0.0, tiling="on")
-    assert len(found) <= visionera.detection.MAX_CANDIDATES
-    assert max(decoded) <= visionera.detection.MAX_CANDIDATES
+    assert len(found) <= vision.detection.MAX_CANDIDATES
+    assert max(decoded) <= vision.detection.MAX_CANDIDATES
     people = analyze_bodies(kite, min_confidence=0.0, tiling="on")
     assert len(people) == 50  # bodies.engine.MAX_PEOPLE

@@ -28,7 +28,7 @@ from faces.engine import (
     get_face_engine,
 )
 from tests.helpers import FIXTURES_DIR, fixture_rgb
-from visionera import modelstore
+from vision import modelstore
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PARITY_TOLERANCE = 0.002

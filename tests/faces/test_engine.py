@@ -18,7 +18,7 @@ from faces.engine import (
 )
 from faces.index import DescriptorIndex
 from tests.helpers import FIXTURES_DIR, fixture_rgb
-from visionera.geometry import Box
+from vision.geometry import Box
 
 
 @cache
@@ -272,7 +272,7 @@ def test_the_descriptor_backend_is_onnx_unless_the_baseline_is_asked_for(monkeyp
 
 
 def test_the_descriptor_session_uses_visionera_onnx_threads(monkeypatch):
-    from visionera import modelstore
+    from vision import modelstore
 
     monkeypatch.setenv(modelstore.THREADS_ENV_VAR, "3")
     threaded = FaceEngine(backend="onnx")

@@ -5,7 +5,7 @@ import pytest
 
 from tests.helpers import fixture_rgb
 from vehicles.engine import COLOURS, MIN_COLOUR_SIDE, detect_vehicles, vehicle_colour
-from visionera.geometry import Box
+from vision.geometry import Box
 
 
 def vehicle_at(vehicles, box):

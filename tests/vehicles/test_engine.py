@@ -19,8 +19,8 @@ from vehicles.engine import (
     plate_text,
     read_plate,
 )
-from visionera.detection import COCO_LABELS
-from visionera.geometry import Box
+from vision.detection import COCO_LABELS
+from vision.geometry import Box
 
 PLATE_AREA = Box(x=300, y=330, width=190, height=56)
 

@@ -3,20 +3,20 @@
 import cv2
 import pytest
 
-import visionera.detection
+import vision.detection
 from bodies.engine import analyze_bodies
 from tests.helpers import fixture_path, fixture_rgb
 from vehicles.engine import VEHICLE_TYPES, detect_vehicles
 from videos import pipeline
-from visionera.detection import detect_objects
+from vision.detection import detect_objects
 
 
 @pytest.fixture
 def detector_passes(monkeypatch):
     passes = []
-    real = visionera.detection._detect_pass
+    real = vision.detection._detect_pass
     monkeypatch.setattr(
-        visionera.detection, "_detect_pass", lambda *args: passes.append(1) or real(*args)
+        vision.detection, "_detect_pass", lambda *args: passes.append(1) or real(*args)
     )
     return passes
 

@@ -4,8 +4,8 @@ import pytest
 
 from tests.helpers import fixture_rgb
 from vehicles.engine import detect_vehicles, settle_types
-from visionera.detection import detect_objects
-from visionera.geometry import Box
+from vision.detection import detect_objects
+from vision.geometry import Box
 
 CITIGO = Box(37, 46, 416, 224)  # plate_car.png: the Škoda Citigo seen from behind
 PICKUP = Box(465, 86, 228, 80)  # dog.jpg: a white pickup truck

@@ -3,7 +3,7 @@
 import numpy as np
 
 from videos.tracking import FaceTracker, TrackedFace
-from visionera.geometry import Box
+from vision.geometry import Box
 
 
 def descriptor(seed: int, jitter: float = 0.0, jitter_seed: int = 99) -> np.ndarray:

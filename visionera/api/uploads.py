@@ -16,13 +16,13 @@ import math
 import os
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from django.conf import settings
 from PIL import Image, ImageFile, UnidentifiedImageError
 
+from vision.media import DecodedImage, StoredVideo
 from visionera.api.errors import (
     CorruptFile,
     FileTooLarge,
@@ -61,39 +61,6 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 # only warns. decode_image checks settings.VISIONERA_MAX_IMAGE_PIXELS itself, from the
 # header, before anything is decoded, and every image the server decodes goes through it.
 Image.MAX_IMAGE_PIXELS = None
-
-
-@dataclass(frozen=True)
-class DecodedImage:
-    pixels: np.ndarray  # H×W×3 uint8 RGB, EXIF orientation applied
-    format: str
-    byte_size: int
-    filename: str
-    scale: float = 1.0
-    """Pixels of the uploaded image per pixel of ``pixels``: 1 unless a large JPEG was
-    decoded reduced (``reduce_to_side``); multiply coordinates by it to report them in the
-    uploaded image's pixels."""
-
-    @property
-    def width(self) -> int:
-        return int(self.pixels.shape[1])
-
-    @property
-    def height(self) -> int:
-        return int(self.pixels.shape[0])
-
-
-@dataclass(frozen=True)
-class StoredVideo:
-    path: Path
-    container: str
-    byte_size: int
-    duration_seconds: float
-    frame_count: int
-    fps: float
-    width: int
-    height: int
-    filename: str
 
 
 def megabytes(byte_count: int) -> str:

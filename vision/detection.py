@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from visionera.geometry import Box
-from visionera.modelstore import load_onnx_session
+from vision.geometry import Box
+from vision.modelstore import load_onnx_session
 
 MODEL_FILE = "nanodet-m-416.onnx"
 INPUT_SIZE = 416
