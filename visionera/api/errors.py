@@ -20,6 +20,7 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
+from visionera.errors import DomainError
 from visionera.middleware import current_request_id
 
 logger = logging.getLogger("visionera.api")
@@ -56,6 +57,7 @@ PlanForbidden = _error(403, "plan_forbidden", "Your plan does not include this e
 Forbidden = _error(403, "forbidden", "You may not do this.")
 NotFound = _error(404, "not_found", "Not found.")
 MethodNotAllowed = _error(405, "method_not_allowed", "Method not allowed.")
+AlreadyExists = _error(409, "already_exists", "It exists already.")
 FileTooLarge = _error(413, "file_too_large", "The upload is too large.")
 UnsupportedMediaType = _error(415, "unsupported_media_type", "Send multipart/form-data.")
 RateLimited = _error(429, "rate_limited", "Too many requests.")
@@ -63,6 +65,14 @@ InternalError = _error(500, "internal_error", "Something went wrong on our side.
 NotImplementedYet = _error(501, "not_implemented", "This endpoint is not implemented yet.")
 ServiceUnavailable = _error(503, "service_unavailable", "The service is temporarily unavailable.")
 InsufficientStorage = _error(507, "insufficient_storage", "The server has no room for the upload.")
+
+
+def error_class_for(code: str) -> type[ApiError]:
+    """The ApiError class for a catalogue code (a domain error's `code`)."""
+    for error_class in ApiError.__subclasses__():
+        if error_class.code == code:
+            return error_class
+    raise LookupError(f"no API error has the code {code!r}")
 
 
 def envelope(error: ApiError) -> dict:
@@ -95,6 +105,8 @@ def as_api_error(exc: Exception) -> ApiError | None:
     """Translate a known exception into an ApiError; None for a genuine crash."""
     if isinstance(exc, ApiError):
         return exc
+    if isinstance(exc, DomainError):
+        return error_class_for(exc.code)(exc.message, extra=exc.extra)
     if isinstance(exc, drf_exceptions.ValidationError):
         return InvalidRequest(_first_message(exc.detail), extra={"details": exc.detail})
     if isinstance(exc, (drf_exceptions.NotAuthenticated, drf_exceptions.AuthenticationFailed)):
