@@ -3,7 +3,7 @@
 from drf_spectacular.authentication import SessionScheme
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 
-from accounts.selectors import active_api_key_for, may_create_api_keys
+from accounts.selectors import api_key_get_active, may_create_api_keys
 from accounts.services import touch_api_key
 from visionera.api.errors import Unauthorized
 
@@ -15,7 +15,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         offered = request.headers.get(API_KEY_HEADER)
         if offered is None:
             return None
-        api_key = active_api_key_for(offered.strip())
+        api_key = api_key_get_active(offered.strip())
         if api_key is None:
             raise Unauthorized("the API key is unknown, revoked or malformed")
         touch_api_key(api_key=api_key)

@@ -7,7 +7,7 @@ from accounts.models import API_KEY_PREFIX, KEY_ID_LENGTH, KEY_SECRET_LENGTH, Ap
 _KEY_LENGTH = len(API_KEY_PREFIX) + KEY_ID_LENGTH + KEY_SECRET_LENGTH
 
 
-def active_api_key_for(full_key: str) -> ApiKey | None:
+def api_key_get_active(full_key: str) -> ApiKey | None:
     """The active key matching `full_key`, found by its public id and checked in constant time."""
     if len(full_key) != _KEY_LENGTH or not full_key.startswith(API_KEY_PREFIX):
         return None
@@ -25,7 +25,7 @@ def active_api_key_for(full_key: str) -> ApiKey | None:
     return api_key
 
 
-def api_keys_of(user):
+def api_key_list(user):
     return ApiKey.objects.filter(user=user).order_by("-created_at")
 
 
@@ -46,5 +46,5 @@ def may_create_api_keys(user) -> bool:
     return signup_mode() != SIGNUP_VERIFY or user.email_verified
 
 
-def open_plan_request_of(user):
+def plan_request_get_open(user):
     return PlanRequest.objects.open().filter(user=user).select_related("plan").first()

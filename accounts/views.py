@@ -30,9 +30,9 @@ from accounts.models import ApiKey, Plan, UsageRecord
 from accounts.selectors import (
     SIGNUP_CLOSED,
     SIGNUP_VERIFY,
-    api_keys_of,
+    api_key_list,
     may_create_api_keys,
-    open_plan_request_of,
+    plan_request_get_open,
     self_service_plans,
     signup_mode,
 )
@@ -570,7 +570,7 @@ def dashboard(request):
             "chart": requests_chart(user),
             "recent": UsageRecord.objects.filter(user=user)
             .select_related("api_key")[:RECENT_REQUESTS],
-            "active_keys": api_keys_of(user).filter(revoked_at__isnull=True).count(),
+            "active_keys": api_key_list(user).filter(revoked_at__isnull=True).count(),
             "nav": "home",
         },
     )
@@ -614,11 +614,11 @@ def api_keys(request):
             return redirect("api-keys")
         else:
             status = 400
-    new_key = pop_new_key(request, api_keys_of(request.user)) if request.method == "GET" else None
+    new_key = pop_new_key(request, api_key_list(request.user)) if request.method == "GET" else None
     response = render(
         request,
         "dashboard/keys.html",
-        {"form": form, "new_key": new_key, "keys": api_keys_of(request.user), "nav": "keys",
+        {"form": form, "new_key": new_key, "keys": api_key_list(request.user), "nav": "keys",
          "may_create": allowed},
         status=status,
     )
@@ -647,7 +647,7 @@ def _plan_page(request, *, status=200, request_form=None):
             "groups": [(g, GROUP_LABELS[g]) for g in ALL_GROUPS],
             "current": request.user.plan,
             "self_service": self_service_plans(),
-            "open_request": open_plan_request_of(request.user),
+            "open_request": plan_request_get_open(request.user),
             "request_form": request_form or PlanRequestForm(),
             "nav": "plan",
         },

@@ -159,7 +159,7 @@ class FaceSearchApi(_FacesView):
     )
     def post(self, request):
         data = self.validated(self.InputSerializer)
-        collection = selectors.get_collection(owner=request.user, reference=data["collection"])
+        collection = selectors.collection_get(owner=request.user, reference=data["collection"])
         result = services.search_collection(
             collection=collection,
             image=data["image"],
@@ -259,7 +259,7 @@ class CollectionListApi(_FacesView):
     def get(self, request):
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(
-            selectors.collections_of(request.user), request, view=self
+            selectors.collection_list(request.user), request, view=self
         )
         return paginator.get_paginated_response(CollectionOutputSerializer(page, many=True).data)
 
@@ -283,14 +283,14 @@ class CollectionDetailApi(_FacesView):
         tags=["collections"],
     )
     def get(self, request, collection_id):
-        collection = selectors.get_collection(owner=request.user, reference=collection_id)
+        collection = selectors.collection_get(owner=request.user, reference=collection_id)
         return self.render(CollectionOutputSerializer, collection)
 
     @extend_schema(
         responses={204: None}, operation_id="faces_collections_destroy", tags=["collections"]
     )
     def delete(self, request, collection_id):
-        collection = selectors.get_collection(owner=request.user, reference=collection_id)
+        collection = selectors.collection_get(owner=request.user, reference=collection_id)
         services.delete_collection(collection=collection)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -330,10 +330,10 @@ class CollectionFacesApi(_FacesView):
         tags=["collections"],
     )
     def get(self, request, collection_id):
-        collection = selectors.get_collection(owner=request.user, reference=collection_id)
+        collection = selectors.collection_get(owner=request.user, reference=collection_id)
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(
-            selectors.faces_in(collection, label=request.query_params.get("label")),
+            selectors.face_list(collection, label=request.query_params.get("label")),
             request,
             view=self,
         )
@@ -345,7 +345,7 @@ class CollectionFacesApi(_FacesView):
         tags=["collections"],
     )
     def post(self, request, collection_id):
-        collection = selectors.get_collection(owner=request.user, reference=collection_id)
+        collection = selectors.collection_get(owner=request.user, reference=collection_id)
         data = self.validated(self.InputSerializer)
         face = services.enroll_face(
             collection=collection,
@@ -364,6 +364,6 @@ class CollectionFaceDetailApi(_FacesView):
         responses={204: None}, operation_id="faces_collection_faces_destroy", tags=["collections"]
     )
     def delete(self, request, collection_id, face_id):
-        collection = selectors.get_collection(owner=request.user, reference=collection_id)
-        services.delete_face(face=selectors.get_face(collection=collection, face_id=face_id))
+        collection = selectors.collection_get(owner=request.user, reference=collection_id)
+        services.delete_face(face=selectors.face_get(collection=collection, face_id=face_id))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -42,13 +42,13 @@ def _as_uuid(value) -> uuid.UUID | None:
         return None
 
 
-def collections_of(owner) -> QuerySet[Collection]:
+def collection_list(owner) -> QuerySet[Collection]:
     return Collection.objects.filter(owner=owner).order_by("-created_at")
 
 
-def get_collection(*, owner, reference) -> Collection:
+def collection_get(*, owner, reference) -> Collection:
     """The owner's collection by id (or by exact name); anyone else's is simply not found."""
-    collections = collections_of(owner)
+    collections = collection_list(owner)
     collection_id = _as_uuid(reference)
     found = (
         collections.filter(pk=collection_id).first()
@@ -60,14 +60,14 @@ def get_collection(*, owner, reference) -> Collection:
     return found
 
 
-def faces_in(collection: Collection, *, label: str | None = None) -> QuerySet[Face]:
+def face_list(collection: Collection, *, label: str | None = None) -> QuerySet[Face]:
     faces = Face.objects.filter(collection=collection).defer("descriptor").order_by("created_at")
     if label:
         faces = faces.filter(label=label)
     return faces
 
 
-def get_face(*, collection: Collection, face_id) -> Face:
+def face_get(*, collection: Collection, face_id) -> Face:
     face = Face.objects.filter(collection=collection, pk=_as_uuid(face_id)).first()
     if face is None or _as_uuid(face_id) is None:
         raise NotFound(f"no face {str(face_id)[:100]!r} in this collection")

@@ -278,7 +278,7 @@ class VideoJobListApi(_VideoView):
     def get(self, request):
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(
-            selectors.jobs_for_owner(owner=request.user), request, view=self
+            selectors.job_list(owner=request.user), request, view=self
         )
         return self.render(VideoJobPageSerializer, _page(paginator, page))
 
@@ -288,7 +288,7 @@ class VideoJobDetailApi(_VideoView):
 
     @extend_schema(responses=VideoJobSerializer, operation_id="videos_retrieve")
     def get(self, request, job_id):
-        job = selectors.get_job_for_owner(owner=request.user, job_id=job_id)
+        job = selectors.job_get(owner=request.user, job_id=job_id)
         return self.render(VideoJobSerializer, job)
 
     @extend_schema(
@@ -296,7 +296,7 @@ class VideoJobDetailApi(_VideoView):
         operation_id="videos_destroy",
     )
     def delete(self, request, job_id):
-        job = selectors.get_job_for_owner(owner=request.user, job_id=job_id)
+        job = selectors.job_get(owner=request.user, job_id=job_id)
         services.delete_job(job=job)
         return Response(status=204)
 
@@ -317,7 +317,7 @@ class VideoJobResultsApi(_VideoView):
         ],
     )
     def get(self, request, job_id):
-        job = selectors.get_job_for_owner(owner=request.user, job_id=job_id)
+        job = selectors.job_get(owner=request.user, job_id=job_id)
         kind = request.query_params.get("kind") or None
         if kind is not None and kind not in VideoDetection.Kind.values:
             from visionera.api.errors import InvalidRequest
@@ -325,7 +325,7 @@ class VideoJobResultsApi(_VideoView):
             raise InvalidRequest(f"kind must be one of {', '.join(VideoDetection.Kind.values)}")
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(
-            selectors.detections_for_job(job=job, kind=kind), request, view=self
+            selectors.detection_list(job=job, kind=kind), request, view=self
         )
         return self.render(
             DetectionPageSerializer, _page(paginator, page, job_id=job.pk, status=job.status)

@@ -16,11 +16,11 @@ def _as_uuid(value) -> uuid.UUID | None:
         return None
 
 
-def jobs_for_owner(*, owner) -> QuerySet[VideoJob]:
+def job_list(*, owner) -> QuerySet[VideoJob]:
     return VideoJob.objects.filter(owner=owner).order_by("-created_at", "-id")
 
 
-def get_job_for_owner(*, owner, job_id) -> VideoJob:
+def job_get(*, owner, job_id) -> VideoJob:
     """The caller's job, or NotFound (also for a malformed id or another account's job)."""
     parsed = _as_uuid(job_id)
     job = VideoJob.objects.filter(owner=owner, pk=parsed).first() if parsed else None
@@ -29,7 +29,7 @@ def get_job_for_owner(*, owner, job_id) -> VideoJob:
     return job
 
 
-def detections_for_job(*, job: VideoJob, kind: str | None = None) -> QuerySet[VideoDetection]:
+def detection_list(*, job: VideoJob, kind: str | None = None) -> QuerySet[VideoDetection]:
     rows = VideoDetection.objects.filter(job=job)
     if kind:
         rows = rows.filter(kind=kind)
@@ -56,5 +56,5 @@ def collection_descriptors(*, collection_id) -> tuple[list[str], list[bytes]]:
     return labels, blobs
 
 
-def recent_webhook_deliveries(*, owner, limit: int = 20) -> QuerySet[WebhookDelivery]:
+def webhook_delivery_list(*, owner, limit: int = 20) -> QuerySet[WebhookDelivery]:
     return WebhookDelivery.objects.filter(owner=owner).order_by("-created_at")[:limit]

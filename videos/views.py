@@ -190,7 +190,7 @@ def webhooks_page(request):
     secret = services.get_webhook_secret(owner=request.user)
     deliveries = [
         {"delivery": delivery, **services.public_outcome(delivery)}
-        for delivery in selectors.recent_webhook_deliveries(
+        for delivery in selectors.webhook_delivery_list(
             owner=request.user, limit=RECENT_DELIVERIES
         )
     ]

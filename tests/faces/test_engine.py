@@ -32,12 +32,12 @@ def engine() -> FaceEngine:
 
 
 @cache
-def faces_in(relative: str):
+def face_list(relative: str):
     return get_face_engine().detect(photo(relative))
 
 
 def only_face(relative: str):
-    faces = faces_in(relative)
+    faces = face_list(relative)
     assert len(faces) == 1, f"{relative}: {len(faces)} faces"
     return faces[0]
 
@@ -197,7 +197,7 @@ def test_face_distance_is_euclidean():
     ],
 )
 def test_face_counts_match_the_fixture_readme(relative, count):
-    faces = faces_in(relative)
+    faces = face_list(relative)
     assert len(faces) == count
     height, width = photo(relative).shape[:2]
     for face in faces:
@@ -239,7 +239,7 @@ class TestRealPhotos:
 
         def best_labels(relative):
             found = []
-            for face in faces_in(relative):
+            for face in face_list(relative):
                 matches = index.search(face.descriptor, limit=5, threshold=DEFAULT_THRESHOLD)
                 found.append(index.ids[matches[0].row] if matches else None)
             return found

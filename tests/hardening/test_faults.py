@@ -175,7 +175,7 @@ def test_database_outage_is_a_503_envelope_with_retry_after(pro_client, monkeypa
     def unreachable(_key):
         raise db.OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(accounts.authentication, "active_api_key_for", unreachable)
+    monkeypatch.setattr(accounts.authentication, "api_key_get_active", unreachable)
     response = pro_client.get(COLLECTIONS)
     assert response.status_code == 503
     body = response.json()

@@ -73,12 +73,12 @@ def test_keys_and_secrets_never_reach_the_logs(db, caplog, settings):
     # An error inside an authenticated request logs a traceback: still no key in it.
     from faces import api as faces_api
 
-    original = faces_api.selectors.collections_of
+    original = faces_api.selectors.collection_list
     try:
-        faces_api.selectors.collections_of = lambda owner: 1 / 0
+        faces_api.selectors.collection_list = lambda owner: 1 / 0
         assert client.get(COLLECTIONS, HTTP_X_API_KEY=key).status_code == 500
     finally:
-        faces_api.selectors.collections_of = original
+        faces_api.selectors.collection_list = original
 
     from accounts.models import ApiKey
     from accounts.services import revoke_api_key
