@@ -12,20 +12,13 @@ from videos import selectors, services
 from videos.callback_urls import CallbackUrlRefused
 from videos.models import VideoDetection, VideoJob
 from videos.pipeline import FEATURES
-from visionera.api.errors import ApiError
+from visionera.api.errors import InvalidCallbackUrl
 from visionera.api.fields import CommaListField, VideoUploadField
 from visionera.api.pagination import PageNumberPagination
 from visionera.api.serializers import BoxSerializer
 from visionera.api.uploads import megabytes, remove_file
 from visionera.api.views import EndpointView, video_body_limit
 from visionera.worker import embedded_worker
-
-
-class InvalidCallbackUrl(ApiError):
-    # The contract's code (shared/API.md, "Videos"); the message says what was refused.
-    status = 400
-    code = "invalid_callback_url"
-    default_message = "callback_url may not be used."
 
 
 class _StoredVideoField(VideoUploadField):

@@ -38,38 +38,63 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-def _error(status: int, code: str, default_message: str) -> type[ApiError]:
+def _error(status: int, code: str, default_message: str, when: str) -> type[ApiError]:
     return type(
         "".join(part.title() for part in code.split("_")),
         (ApiError,),
-        {"status": status, "code": code, "default_message": default_message},
+        {"status": status, "code": code, "default_message": default_message, "when": when},
     )
 
 
-InvalidRequest = _error(400, "invalid_request", "The request is invalid.")
-MissingFile = _error(400, "missing_file", "A required file is missing.")
-UnsupportedFormat = _error(400, "unsupported_format", "The file's format is not supported.")
-ImageTooSmall = _error(400, "image_too_small", "The image is smaller than 64×64 pixels.")
-CorruptFile = _error(400, "corrupt_file", "The file could not be decoded.")
-NoFaceDetected = _error(400, "no_face_detected", "No face was detected.")
-Unauthorized = _error(401, "unauthorized", "A valid X-API-Key header is required.")
-PlanForbidden = _error(403, "plan_forbidden", "Your plan does not include this endpoint.")
-Forbidden = _error(403, "forbidden", "You may not do this.")
-NotFound = _error(404, "not_found", "Not found.")
-MethodNotAllowed = _error(405, "method_not_allowed", "Method not allowed.")
-AlreadyExists = _error(409, "already_exists", "It exists already.")
-FileTooLarge = _error(413, "file_too_large", "The upload is too large.")
-UnsupportedMediaType = _error(415, "unsupported_media_type", "Send multipart/form-data.")
-RateLimited = _error(429, "rate_limited", "Too many requests.")
-InternalError = _error(500, "internal_error", "Something went wrong on our side.")
-NotImplementedYet = _error(501, "not_implemented", "This endpoint is not implemented yet.")
-ServiceUnavailable = _error(503, "service_unavailable", "The service is temporarily unavailable.")
-InsufficientStorage = _error(507, "insufficient_storage", "The server has no room for the upload.")
+# The error catalogue: every code the API answers with, once. The exception handler, the
+# OpenAPI schema and the API guide page all read it (CATALOGUE, in status order).
+InvalidRequest = _error(400, "invalid_request", "The request is invalid.",
+                        "a parameter is missing, malformed or out of range")
+MissingFile = _error(400, "missing_file", "A required file is missing.",
+                     "a required upload field is absent or empty")
+UnsupportedFormat = _error(400, "unsupported_format", "The file's format is not supported.",
+                           "the upload's content is not JPEG, PNG, WebP or GIF (video: MP4, MOV,"
+                           " WebM or AVI), whatever its name or Content-Type says")
+ImageTooSmall = _error(400, "image_too_small", "The image is smaller than 64×64 pixels.",
+                       "the image is under 64×64 pixels")
+CorruptFile = _error(400, "corrupt_file", "The file could not be decoded.",
+                     "the upload cannot be decoded")
+NoFaceDetected = _error(400, "no_face_detected", "No face was detected.",
+                        "a face was required and none was found")
+InvalidCallbackUrl = _error(400, "invalid_callback_url", "The callback_url is not allowed.",
+                            "callback_url is not a public http(s) address")
+Unauthorized = _error(401, "unauthorized", "A valid X-API-Key header is required.",
+                      "the X-API-Key header is missing, unknown, revoked or malformed")
+PlanForbidden = _error(403, "plan_forbidden", "Your plan does not include this endpoint.",
+                       "the account's plan does not include this endpoint")
+Forbidden = _error(403, "forbidden", "You may not do this.", "the action is not allowed")
+NotFound = _error(404, "not_found", "Not found.",
+                  "no such object, or it belongs to another account")
+MethodNotAllowed = _error(405, "method_not_allowed", "Method not allowed.",
+                          "the endpoint does not take this HTTP method")
+AlreadyExists = _error(409, "already_exists", "It exists already.",
+                       "e.g. a collection name already in use")
+FileTooLarge = _error(413, "file_too_large", "The upload is too large.",
+                      "over the plan's per-file size, pixel count or the request limit")
+UnsupportedMediaType = _error(415, "unsupported_media_type", "Send multipart/form-data.",
+                              "the body is not multipart/form-data (JSON where no file is taken)")
+RateLimited = _error(429, "rate_limited", "Too many requests.",
+                     "over the plan's rate limit or monthly quota; see Retry-After")
+InternalError = _error(500, "internal_error", "Something went wrong on our side.",
+                       "a bug on our side; quote the request_id")
+ServiceUnavailable = _error(503, "service_unavailable", "The service is temporarily unavailable.",
+                            "a dependency is down or busy; retry after Retry-After")
+InsufficientStorage = _error(507, "insufficient_storage", "The server has no room for the upload.",
+                             "the server's disk is full; retry later")
+
+CATALOGUE: tuple[type[ApiError], ...] = tuple(
+    sorted(ApiError.__subclasses__(), key=lambda error_class: error_class.status)
+)
 
 
 def error_class_for(code: str) -> type[ApiError]:
     """The ApiError class for a catalogue code (a domain error's `code`)."""
-    for error_class in ApiError.__subclasses__():
+    for error_class in CATALOGUE:
         if error_class.code == code:
             return error_class
     raise LookupError(f"no API error has the code {code!r}")
