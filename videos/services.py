@@ -115,6 +115,17 @@ def create_job(
 
 
 @transaction.atomic
+def cancel_job(*, job: VideoJob) -> VideoJob:
+    """Stop a queued or running job and keep it, marked `cancelled`; a finished job is
+    returned as it is. The worker notices the status at its next frame and stops."""
+    VideoJob.objects.filter(pk=job.pk).exclude(status__in=VideoJob.FINISHED_STATUSES).update(
+        status=VideoJob.Status.CANCELLED, finished_at=timezone.now()
+    )
+    job.refresh_from_db()
+    return job
+
+
+@transaction.atomic
 def delete_job(*, job: VideoJob) -> None:
     """Cancel (a running worker stops at its next write) and delete the job and its file.
 
