@@ -74,6 +74,16 @@ def face_get(*, collection: Collection, face_id) -> Face:
     return face
 
 
+def descriptor_list(*, collection_id) -> tuple[list[str], list[bytes]]:
+    """(labels, descriptor blobs) of every face enrolled in the collection."""
+    rows = Face.objects.filter(collection_id=collection_id).values_list("label", "descriptor")
+    labels, blobs = [], []
+    for label, blob in rows:
+        labels.append(label)
+        blobs.append(bytes(blob))
+    return labels, blobs
+
+
 @dataclass(frozen=True)
 class Gallery:
     version: int

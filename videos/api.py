@@ -7,6 +7,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from accounts import groups
+from faces import selectors as face_selectors
 from vehicles.engine import COLOURS
 from videos import selectors, services
 from videos.callback_urls import CallbackUrlRefused
@@ -232,8 +233,8 @@ class VideoAnalyzeApi(_VideoView):
             data = serializer.validated_data
             collection = None
             if data.get("collection"):
-                collection = selectors.get_collection_for_owner(
-                    owner=request.user, collection_id=data["collection"]
+                collection = face_selectors.collection_get(
+                    owner=request.user, reference=data["collection"]
                 )
             job = services.create_job(
                 owner=request.user,

@@ -4,7 +4,6 @@ import uuid
 
 from django.db.models import QuerySet
 
-from faces.models import Collection, Face
 from videos.models import VideoDetection, VideoJob, WebhookDelivery
 from visionera.api.errors import NotFound
 
@@ -34,26 +33,6 @@ def detection_list(*, job: VideoJob, kind: str | None = None) -> QuerySet[VideoD
     if kind:
         rows = rows.filter(kind=kind)
     return rows.order_by("timestamp_ms", "id")
-
-
-def get_collection_for_owner(*, owner, collection_id) -> Collection:
-    parsed = _as_uuid(collection_id)
-    collection = (
-        Collection.objects.filter(owner=owner, pk=parsed).first() if parsed else None
-    )
-    if collection is None:
-        raise NotFound("no such collection")
-    return collection
-
-
-def collection_descriptors(*, collection_id) -> tuple[list[str], list[bytes]]:
-    """(labels, descriptor blobs) of every face enrolled in the collection."""
-    rows = Face.objects.filter(collection_id=collection_id).values_list("label", "descriptor")
-    labels, blobs = [], []
-    for label, blob in rows:
-        labels.append(label)
-        blobs.append(bytes(blob))
-    return labels, blobs
 
 
 def webhook_delivery_list(*, owner, limit: int = 20) -> QuerySet[WebhookDelivery]:

@@ -27,7 +27,8 @@ from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 from django.utils import timezone
 
-from videos import callback_urls, pipeline, selectors, webhooks
+from faces import selectors as face_selectors
+from videos import callback_urls, pipeline, webhooks
 from videos.models import VideoDetection, VideoJob, WebhookDelivery, WebhookSecret
 from vision.media import StoredVideo
 from visionera import metrics
@@ -212,7 +213,7 @@ def _store_detections(job: VideoJob, detections: list[pipeline.Detection]) -> No
 def _gallery(job: VideoJob) -> pipeline.Gallery | None:
     if job.collection_id is None or "faces" not in job.features:
         return None
-    labels, blobs = selectors.collection_descriptors(collection_id=job.collection_id)
+    labels, blobs = face_selectors.descriptor_list(collection_id=job.collection_id)
     return pipeline.Gallery.from_labelled_blobs(labels, blobs) if labels else None
 
 
