@@ -1,24 +1,14 @@
 """Request ids for every response and log line, and an early refusal of oversize API bodies."""
 
-import contextvars
-import logging
 import re
 import uuid
 
 from django.conf import settings
 
-_request_id = contextvars.ContextVar("request_id", default="-")
+from visionera.api.errors import FileTooLarge, error_response
+from visionera.request_context import is_api_path, request_id_bound
+
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
-
-
-def current_request_id() -> str:
-    return _request_id.get()
-
-
-class RequestIdLogFilter(logging.Filter):
-    def filter(self, record):
-        record.request_id = _request_id.get()
-        return True
 
 
 class RequestIdMiddleware:
@@ -31,17 +21,10 @@ class RequestIdMiddleware:
         offered = request.headers.get("X-Request-ID", "")
         request_id = offered if _CLIENT_REQUEST_ID.match(offered) else uuid.uuid4().hex
         request.request_id = request_id
-        token = _request_id.set(request_id)
-        try:
+        with request_id_bound(request_id):
             response = self.get_response(request)
-        finally:
-            _request_id.reset(token)
         response["X-Request-ID"] = request_id
         return response
-
-
-def is_api_path(path: str) -> bool:
-    return path == "/api" or path.startswith("/api/")
 
 
 class ApiRequestSizeMiddleware:
@@ -59,8 +42,6 @@ class ApiRequestSizeMiddleware:
             except ValueError:
                 length = 0
             if length > settings.VISIONERA_MAX_REQUEST_BYTES:
-                from visionera.api.errors import FileTooLarge, error_response
-
                 limit_mb = settings.VISIONERA_MAX_REQUEST_BYTES / 1_000_000
                 return error_response(
                     FileTooLarge(f"the request body is over the {limit_mb:.0f} MB limit")

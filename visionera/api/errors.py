@@ -21,7 +21,7 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
 from visionera.errors import DomainError
-from visionera.middleware import current_request_id
+from visionera.request_context import current_request_id, is_api_path
 
 logger = logging.getLogger("visionera.api")
 
@@ -203,8 +203,6 @@ def _django_handler(error_class, template_status):
     }
 
     def handler(request, exception=None):
-        from visionera.middleware import is_api_path
-
         if is_api_path(request.path_info):
             return error_response(error_class())
         if template_status == 500:
