@@ -4,6 +4,7 @@ import logging
 import time
 
 from accounts.services import record_usage
+from visionera.request_context import usage_of
 
 logger = logging.getLogger(__name__)
 
@@ -15,14 +16,13 @@ class UsageMiddleware:
     def __call__(self, request):
         started = time.perf_counter()
         response = self.get_response(request)
-        usage = getattr(request, "visionera_usage", None)
+        usage = usage_of(request)  # noted by the API view (EndpointView) once authenticated
         if usage is not None:
-            user, api_key, group = usage
             try:
                 record_usage(
-                    user=user,
-                    api_key=api_key,
-                    group=group,
+                    user=usage.user,
+                    api_key=usage.api_key,
+                    group=usage.group,
                     method=request.method,
                     path=request.path,
                     status=response.status_code,

@@ -1,4 +1,4 @@
-"""What the layers of one request share: its id and whether it is an API request.
+"""What the layers of one request share: its id, whether it is an API request, its usage.
 
 A leaf module (it imports nothing of the project), so the middleware, the error envelope
 and the API views can all read it without importing each other.
@@ -7,6 +7,7 @@ and the API views can all read it without importing each other.
 import contextvars
 import logging
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 _request_id = contextvars.ContextVar("request_id", default="-")
 
@@ -39,3 +40,32 @@ class RequestIdLogFilter(logging.Filter):
     def filter(self, record):
         record.request_id = _request_id.get()
         return True
+
+
+# The usage hand-off. The API view learns who is calling and for which endpoint group (after
+# DRF authentication); accounts.middleware.UsageMiddleware records it once the response is
+# built. They share this one documented attribute on Django's HttpRequest, through the two
+# functions below only.
+USAGE_ATTRIBUTE = "visionera_usage"
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Who made an API request and what it counts against."""
+
+    user: object
+    api_key: object | None  # None when the dashboard session (the playground) called
+    group: str  # the endpoint group (accounts.groups)
+
+
+def note_usage(request, *, user, api_key, group: str) -> None:
+    """Mark ``request`` (a Django HttpRequest, or DRF's Request wrapping one) as an API call
+    to record as usage."""
+    http_request = getattr(request, "_request", request)
+    setattr(http_request, USAGE_ATTRIBUTE, Usage(user=user, api_key=api_key, group=group))
+
+
+def usage_of(request) -> Usage | None:
+    """The usage noted on ``request`` by :func:`note_usage`; None when it is not to count."""
+    http_request = getattr(request, "_request", request)
+    return getattr(http_request, USAGE_ATTRIBUTE, None)

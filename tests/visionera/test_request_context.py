@@ -2,11 +2,17 @@
 
 import logging
 
+from django.test import RequestFactory
+from rest_framework.request import Request
+
 from visionera.request_context import (
     RequestIdLogFilter,
+    Usage,
     current_request_id,
     is_api_path,
+    note_usage,
     request_id_bound,
+    usage_of,
 )
 
 
@@ -28,3 +34,19 @@ def test_the_bound_request_id_reaches_log_records_and_is_reset_after():
     RequestIdLogFilter().filter(record)
     assert record.request_id == "-"
 
+
+
+def test_usage_noted_through_drf_is_read_from_the_django_request():
+    http_request = RequestFactory().get("/api/faces/collections")
+    assert usage_of(http_request) is None
+    user, api_key = object(), object()
+    note_usage(Request(http_request), user=user, api_key=api_key, group="search")
+    # The middleware sees Django's HttpRequest, never DRF's wrapper.
+    assert usage_of(http_request) == Usage(user=user, api_key=api_key, group="search")
+
+
+def test_a_session_call_notes_usage_without_a_key():
+    http_request = RequestFactory().get("/api/faces/collections")
+    user = object()
+    note_usage(http_request, user=user, api_key=None, group="compare")
+    assert usage_of(http_request) == Usage(user=user, api_key=None, group="compare")

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from accounts import ratelimit
 from visionera.api.errors import FileTooLarge, PlanForbidden, RateLimited
 from visionera.api.uploads import megabytes
+from visionera.request_context import note_usage
 
 MULTIPART_SLACK_BYTES = 1_000_000
 
@@ -52,7 +53,7 @@ class EndpointView(APIView):
 
     def check_throttles(self, request):
         api_key = request.auth  # None when signed in through the dashboard session
-        request._request.visionera_usage = (request.user, api_key, self.endpoint_group)
+        note_usage(request, user=request.user, api_key=api_key, group=self.endpoint_group)
         per_minute, per_second = self.plan.limits_for(self.endpoint_group)
         state = ratelimit.hit(
             account_id=request.user.pk,  # every key and the playground share the account's
