@@ -38,12 +38,17 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+_CATALOGUED: list[type[ApiError]] = []
+
+
 def _error(status: int, code: str, default_message: str, when: str) -> type[ApiError]:
-    return type(
+    error_class = type(
         "".join(part.title() for part in code.split("_")),
         (ApiError,),
         {"status": status, "code": code, "default_message": default_message, "when": when},
     )
+    _CATALOGUED.append(error_class)
+    return error_class
 
 
 # The error catalogue: every code the API answers with, once. The exception handler, the
@@ -87,9 +92,12 @@ ServiceUnavailable = _error(503, "service_unavailable", "The service is temporar
 InsufficientStorage = _error(507, "insufficient_storage", "The server has no room for the upload.",
                              "the server's disk is full; retry later")
 
+# The classes declared above, not ApiError.__subclasses__(): a subclass defined elsewhere
+# (a view's own error) must not change the catalogue depending on what was imported first.
 CATALOGUE: tuple[type[ApiError], ...] = tuple(
-    sorted(ApiError.__subclasses__(), key=lambda error_class: error_class.status)
+    sorted(_CATALOGUED, key=lambda error_class: error_class.status)
 )
+assert len({error_class.code for error_class in CATALOGUE}) == len(CATALOGUE), "codes repeat"
 
 
 def error_class_for(code: str) -> type[ApiError]:
@@ -98,6 +106,27 @@ def error_class_for(code: str) -> type[ApiError]:
         if error_class.code == code:
             return error_class
     raise LookupError(f"no API error has the code {code!r}")
+
+
+def catalogue_rows() -> list[dict]:
+    """The catalogue as rows for people (the API guide page): status, code, message, when."""
+    return [
+        {
+            "status": error_class.status,
+            "code": error_class.code,
+            "message": error_class.default_message,
+            "when": error_class.when,
+        }
+        for error_class in CATALOGUE
+    ]
+
+
+def catalogue_by_status() -> dict[int, tuple[type[ApiError], ...]]:
+    """Every status the API answers errors with, and its codes (the OpenAPI schema's view)."""
+    statuses: dict[int, tuple[type[ApiError], ...]] = {}
+    for error_class in CATALOGUE:
+        statuses[error_class.status] = (*statuses.get(error_class.status, ()), error_class)
+    return statuses
 
 
 def envelope(error: ApiError) -> dict:

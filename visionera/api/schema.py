@@ -6,6 +6,7 @@ from drf_spectacular.plumbing import is_list_serializer
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
+from visionera.api.errors import catalogue_by_status
 from visionera.api.pagination import PageNumberPagination
 
 ErrorEnvelope = inline_serializer(
@@ -23,21 +24,12 @@ ErrorEnvelope = inline_serializer(
     },
 )
 
-_ERRORS = {
-    400: "invalid_request, missing_file, unsupported_format, image_too_small, corrupt_file,"
-    " no_face_detected",
-    401: "unauthorized: missing, unknown, revoked or malformed X-API-Key",
-    403: "plan_forbidden: the account's plan does not include this endpoint",
-    404: "not_found (also for another account's objects)",
-    405: "method_not_allowed",
-    409: "conflict: e.g. a collection name already in use",
-    413: "file_too_large: over the plan's per-image size or the request limit",
-    415: "unsupported_media_type: send multipart/form-data (JSON where no file is taken)",
-    429: "rate_limited: see Retry-After",
-    500: "internal_error: quote the request_id",
-    503: "service_unavailable: a dependency is down or busy; retry later",
-    507: "insufficient_storage: the server has no room for the upload; retry later",
-}
+
+def error_description(error_classes) -> str:
+    """One status's description in the schema: each of its codes and when it happens, from
+    the error catalogue (visionera.api.errors.CATALOGUE), never written here."""
+    return "\n".join(f"- `{error.code}`: {error.when}" for error in error_classes)
+
 
 # Response objects whose contract is open: the error envelope may carry extra keys beside
 # `error` (`faces_detected`, `details`), per API.md. Every other response object is closed.
@@ -67,11 +59,14 @@ class AutoSchema(openapi.AutoSchema):
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
-        for status, description in _ERRORS.items():
+        for status, error_classes in catalogue_by_status().items():
             if str(status) in responses:
                 continue
             responses[str(status)] = self._get_response_for_code(
-                OpenApiResponse(response=ErrorEnvelope, description=description), str(status)
+                OpenApiResponse(
+                    response=ErrorEnvelope, description=error_description(error_classes)
+                ),
+                str(status),
             )
         return responses
 
