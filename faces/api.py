@@ -13,7 +13,6 @@ from visionera.api.errors import InvalidRequest
 from visionera.api.fields import CommaListField, DeferredImageUploadField, ImageUploadField
 from visionera.api.pagination import PageNumberPagination
 from visionera.api.serializers import BoxSerializer
-from visionera.api.uploads import megabytes
 from visionera.api.views import EndpointView
 
 THRESHOLD_HELP = (
@@ -218,14 +217,9 @@ class BatchMatchApi(_FacesView):
         )
         threshold = serializers.FloatField()
 
-    def max_body_bytes(self):
-        return self.plan.max_image_bytes * max(2, self.plan.max_batch_images) + 1_000_000
-
-    def body_allowance(self):
-        return (
-            f"the {self.plan.name} plan allows {megabytes(self.plan.max_image_bytes)} per image"
-            f" and up to {max(2, self.plan.max_batch_images)} images per request here"
-        )
+    def request_allowance(self):
+        most = max(2, self.plan.max_batch_images)
+        return self.plan_images_allowance(images=most, per_request=f"up to {most} images")
 
     @extend_schema(
         request=InputSerializer, responses=OutputSerializer, operation_id="faces_batch_match",

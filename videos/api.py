@@ -18,7 +18,7 @@ from visionera.api.fields import CommaListField, VideoUploadField
 from visionera.api.pagination import PageNumberPagination
 from visionera.api.serializers import BoxSerializer
 from visionera.api.uploads import megabytes, remove_file
-from visionera.api.views import EndpointView, video_body_limit
+from visionera.api.views import EndpointView, RequestAllowance
 from visionera.worker import embedded_worker
 
 
@@ -213,11 +213,11 @@ class VideoAnalyzeApi(_VideoView):
         status = serializers.CharField()
         status_url = serializers.URLField()
 
-    def max_body_bytes(self):
-        return video_body_limit()
-
-    def body_allowance(self):
-        return f"the limit is {megabytes(settings.VISIONERA_MAX_VIDEO_BYTES)} per video"
+    def request_allowance(self):
+        return RequestAllowance.for_files(
+            file_bytes=settings.VISIONERA_MAX_VIDEO_BYTES,
+            wording=f"the limit is {megabytes(settings.VISIONERA_MAX_VIDEO_BYTES)} per video",
+        )
 
     @extend_schema(
         request=InputSerializer,

@@ -6,6 +6,7 @@ import uuid
 from django.conf import settings
 
 from visionera.api.errors import FileTooLarge, error_response
+from visionera.api.uploads import megabytes
 from visionera.request_context import is_api_path, request_id_bound
 
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -42,10 +43,8 @@ class ApiRequestSizeMiddleware:
             except ValueError:
                 length = 0
             if length > settings.VISIONERA_MAX_REQUEST_BYTES:
-                limit_mb = settings.VISIONERA_MAX_REQUEST_BYTES / 1_000_000
-                return error_response(
-                    FileTooLarge(f"the request body is over the {limit_mb:.0f} MB limit")
-                )
+                limit = megabytes(settings.VISIONERA_MAX_REQUEST_BYTES)
+                return error_response(FileTooLarge(f"the request body is over the {limit} limit"))
             response = self.get_response(request)
             finish_reading_body(request)
             if response.status_code >= 400:

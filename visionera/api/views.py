@@ -1,8 +1,8 @@
 """The base class of every public API view: key, plan, rate limit, body size, usage."""
 
 import time
+from dataclasses import dataclass
 
-from django.conf import settings
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,6 +13,27 @@ from visionera.api.uploads import megabytes
 from visionera.request_context import note_usage
 
 MULTIPART_SLACK_BYTES = 1_000_000
+"""What a multipart body may carry beside its files: boundaries, part headers and the form's
+text fields. Added once, here, to every view's file allowance."""
+
+
+@dataclass(frozen=True)
+class RequestAllowance:
+    """How large one request's body may be at a view, and that rule in words for the 413."""
+
+    max_bytes: int
+    wording: str  # e.g. "the free plan allows 5 MB per image and one image per request here"
+
+    @classmethod
+    def for_files(cls, *, file_bytes: int, wording: str) -> "RequestAllowance":
+        """Files of ``file_bytes`` in all, and the multipart slack around them."""
+        return cls(max_bytes=file_bytes + MULTIPART_SLACK_BYTES, wording=wording)
+
+    def refusal(self, length: int) -> FileTooLarge | None:
+        """The 413 for a body of ``length`` bytes; None when it is allowed."""
+        if length <= self.max_bytes:
+            return None
+        return FileTooLarge(f"the request is {megabytes(length)}; {self.wording}")
 
 
 class PlanAllowsEndpoint(BasePermission):
@@ -71,28 +92,35 @@ class EndpointView(APIView):
             )
         self.check_body_size(request)
 
-    def max_body_bytes(self) -> int:
-        return self.plan.max_image_bytes * self.upload_files + MULTIPART_SLACK_BYTES
-
-    def body_allowance(self) -> str:
-        """What one request may carry here, in words, for the 413 message. A view whose body
-        limit is not `upload_files` plan-sized images (batch, video) says its own."""
+    def request_allowance(self) -> RequestAllowance | None:
+        """The one rule for this view's request body: its byte limit and its wording. None
+        for a view that takes no files (only settings.VISIONERA_MAX_REQUEST_BYTES applies,
+        in visionera.middleware). By default `upload_files` plan-sized images; a view whose
+        body holds something else (batch, video) returns its own."""
+        if not self.upload_files:
+            return None
         images = "one image" if self.upload_files == 1 else f"{self.upload_files} images"
-        return (
-            f"the {self.plan.name} plan allows {megabytes(self.plan.max_image_bytes)} per image"
-            f" and {images} per request here"
+        return self.plan_images_allowance(images=self.upload_files, per_request=images)
+
+    def plan_images_allowance(self, *, images: int, per_request: str) -> RequestAllowance:
+        """``images`` images of the plan's size; ``per_request`` says how many, in words."""
+        return RequestAllowance.for_files(
+            file_bytes=self.plan.max_image_bytes * images,
+            wording=f"the {self.plan.name} plan allows {megabytes(self.plan.max_image_bytes)}"
+            f" per image and {per_request} per request here",
         )
 
     def check_body_size(self, request):
-        if not self.upload_files or request.method not in ("POST", "PUT", "PATCH"):
+        if request.method not in ("POST", "PUT", "PATCH"):
             return
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return
-        allowed = self.max_body_bytes()
-        if length > allowed:
-            raise FileTooLarge(f"the request is {megabytes(length)}; {self.body_allowance()}")
+        allowance = self.request_allowance()
+        refusal = allowance.refusal(length) if allowance is not None else None
+        if refusal is not None:
+            raise refusal
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -102,6 +130,3 @@ class EndpointView(APIView):
                 response[name] = value
         return response
 
-
-def video_body_limit() -> int:
-    return settings.VISIONERA_MAX_VIDEO_BYTES + MULTIPART_SLACK_BYTES
