@@ -242,6 +242,7 @@ class CollectionOutputSerializer(serializers.Serializer):
 class CollectionListApi(_FacesView):
     endpoint_group = groups.SEARCH
     upload_files = 0
+    pagination_class = PageNumberPagination
 
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200)
@@ -251,11 +252,8 @@ class CollectionListApi(_FacesView):
         summary="List collections", tags=["collections"],
     )
     def get(self, request):
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(
-            selectors.collection_list(request.user), request, view=self
-        )
-        return paginator.get_paginated_response(CollectionOutputSerializer(page, many=True).data)
+        page = self.paginate_queryset(selectors.collection_list(request.user))
+        return self.get_paginated_response(CollectionOutputSerializer(page, many=True).data)
 
     @extend_schema(
         request=InputSerializer, responses={201: CollectionOutputSerializer},
@@ -299,6 +297,7 @@ class EnrolledFaceSerializer(serializers.Serializer):
 
 class CollectionFacesApi(_FacesView):
     endpoint_group = groups.SEARCH
+    pagination_class = PageNumberPagination
 
     class InputSerializer(serializers.Serializer):
         image = ImageUploadField()
@@ -325,13 +324,10 @@ class CollectionFacesApi(_FacesView):
     )
     def get(self, request, collection_id):
         collection = selectors.collection_get(owner=request.user, reference=collection_id)
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(
-            selectors.face_list(collection, label=request.query_params.get("label")),
-            request,
-            view=self,
+        page = self.paginate_queryset(
+            selectors.face_list(collection, label=request.query_params.get("label"))
         )
-        return paginator.get_paginated_response(EnrolledFaceSerializer(page, many=True).data)
+        return self.get_paginated_response(EnrolledFaceSerializer(page, many=True).data)
 
     @extend_schema(
         request=InputSerializer, responses={201: EnrolledFaceSerializer},

@@ -163,17 +163,6 @@ class DetectionPageSerializer(serializers.Serializer):
     results = DetectionSerializer(many=True)
 
 
-def _page(paginator: PageNumberPagination, rows, **extra) -> dict:
-    """One page as the page serializers take it: {count, next, previous, **extra, results}."""
-    return {
-        "count": paginator.page.paginator.count,
-        "next": paginator.get_next_link(),
-        "previous": paginator.get_previous_link(),
-        **extra,
-        "results": rows,
-    }
-
-
 class _VideoView(EndpointView):
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -260,6 +249,7 @@ class VideoAnalyzeApi(_VideoView):
 
 class VideoJobListApi(_VideoView):
     endpoint_group = groups.VIDEO_STATUS
+    pagination_class = PageNumberPagination
 
     @extend_schema(
         responses=VideoJobPageSerializer,
@@ -270,11 +260,8 @@ class VideoJobListApi(_VideoView):
         ],
     )
     def get(self, request):
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(
-            selectors.job_list(owner=request.user), request, view=self
-        )
-        return self.render(VideoJobPageSerializer, _page(paginator, page))
+        jobs = self.paginate_queryset(selectors.job_list(owner=request.user))
+        return self.render(VideoJobPageSerializer, self.paginator.page_body(jobs))
 
 
 class VideoJobDetailApi(_VideoView):
@@ -297,6 +284,7 @@ class VideoJobDetailApi(_VideoView):
 
 class VideoJobResultsApi(_VideoView):
     endpoint_group = groups.VIDEO_STATUS
+    pagination_class = PageNumberPagination
 
     @extend_schema(
         responses=DetectionPageSerializer,
@@ -317,10 +305,8 @@ class VideoJobResultsApi(_VideoView):
             from visionera.api.errors import InvalidRequest
 
             raise InvalidRequest(f"kind must be one of {', '.join(VideoDetection.Kind.values)}")
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(
-            selectors.detection_list(job=job, kind=kind), request, view=self
-        )
+        detections = self.paginate_queryset(selectors.detection_list(job=job, kind=kind))
         return self.render(
-            DetectionPageSerializer, _page(paginator, page, job_id=job.pk, status=job.status)
+            DetectionPageSerializer,
+            self.paginator.page_body(detections, job_id=job.pk, status=job.status),
         )

@@ -1,9 +1,14 @@
 from rest_framework import pagination
+from rest_framework.response import Response
 
 from visionera.api.errors import InvalidRequest
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
+    """Every list's pages: ?page=N&page_size=M → {count, next, previous, results}. A view
+    names it as its `pagination_class` (visionera.api.views.EndpointView), which is also
+    how drf-spectacular documents the page and its query parameters."""
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
@@ -22,3 +27,17 @@ class PageNumberPagination(pagination.PageNumberPagination):
                     f"page_size must be a whole number from 1 to {self.max_page_size}"
                 )
         return super().get_page_size(request)
+
+    def page_body(self, results, **extra) -> dict:
+        """The current page as {count, next, previous, **extra, results}; ``extra`` holds a
+        list's own keys (e.g. the video job beside its detections)."""
+        return {
+            "count": self.page.paginator.count,
+            "next": self.get_next_link(),
+            "previous": self.get_previous_link(),
+            **extra,
+            "results": results,
+        }
+
+    def get_paginated_response(self, data):
+        return Response(self.page_body(data))

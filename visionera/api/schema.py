@@ -2,12 +2,10 @@
 
 from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.plumbing import is_list_serializer
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 from visionera.api.errors import catalogue_by_status
-from visionera.api.pagination import PageNumberPagination
 
 ErrorEnvelope = inline_serializer(
     name="ErrorEnvelope",
@@ -37,17 +35,6 @@ OPEN_RESPONSE_COMPONENTS = frozenset({"ErrorEnvelope"})
 
 
 class AutoSchema(openapi.AutoSchema):
-    def _get_paginator(self):
-        # Our list views are plain APIViews that paginate by hand with PageNumberPagination
-        # (no `pagination_class` for drf-spectacular to see): describe a GET whose response
-        # is a list as the paginated envelope it really is ({count, next, previous, results}).
-        paginator = super()._get_paginator()
-        if paginator is None and self.method == "GET" and is_list_serializer(
-            self.get_response_serializers()
-        ):
-            return PageNumberPagination()
-        return paginator
-
     def _get_serializer_name(self, serializer, direction, bypass_extensions=False):
         # Views nest their serializers (FaceCompareApi.InputSerializer): name components
         # after the view so that two views' "Input" never collide.

@@ -3,6 +3,7 @@
 import time
 from dataclasses import dataclass
 
+from django.core.exceptions import ImproperlyConfigured
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -54,6 +55,11 @@ class EndpointView(APIView):
     endpoint_group: str = ""
     upload_files: int = 0  # how many plan-sized files one request may carry
     permission_classes = [IsAuthenticated, PlanAllowsEndpoint]
+    # A list view sets visionera.api.pagination.PageNumberPagination and pages with
+    # paginate_queryset / get_paginated_response, as in DRF's GenericAPIView (whose lookup
+    # and queryset machinery these views do not want); drf-spectacular then documents the
+    # page envelope and its query parameters from it.
+    pagination_class = None
 
     @property
     def plan(self):
@@ -71,6 +77,22 @@ class EndpointView(APIView):
         dropped, optional ones it declares are left out when the result lacks them)."""
         body = serializer_class(result, context={"request": self.request}).data
         return Response(body, status=status, headers=headers)
+
+    @property
+    def paginator(self):
+        if not hasattr(self, "_paginator"):
+            if self.pagination_class is None:
+                raise ImproperlyConfigured(f"{type(self).__name__} has no pagination_class")
+            self._paginator = self.pagination_class()
+        return self._paginator
+
+    def paginate_queryset(self, queryset) -> list:
+        """The rows of the page the request asks for (a bad page number is a 404)."""
+        return self.paginator.paginate_queryset(queryset, self.request, view=self)
+
+    def get_paginated_response(self, data) -> Response:
+        """The page envelope around rows already rendered by the list's output serializer."""
+        return self.paginator.get_paginated_response(data)
 
     def check_throttles(self, request):
         api_key = request.auth  # None when signed in through the dashboard session
