@@ -4,7 +4,7 @@ import logging
 import time
 
 from accounts.services import record_usage
-from visionera.request_context import usage_of
+from visionera.request_context import content_length, usage_of
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ class UsageMiddleware:
                     path=request.path,
                     status=response.status_code,
                     latency_ms=int((time.perf_counter() - started) * 1000),
-                    bytes_in=int(request.META.get("CONTENT_LENGTH") or 0),
+                    bytes_in=content_length(request),
                 )
             except Exception:  # noqa: BLE001 - usage is bookkeeping; never fail the answer.
                 logger.exception("Could not record usage")

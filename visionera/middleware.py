@@ -7,7 +7,7 @@ from django.conf import settings
 
 from visionera.api.errors import FileTooLarge, error_response
 from visionera.api.uploads import megabytes
-from visionera.request_context import is_api_path, request_id_bound
+from visionera.request_context import content_length, is_api_path, request_id_bound
 
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -38,11 +38,7 @@ class ApiRequestSizeMiddleware:
 
     def __call__(self, request):
         if is_api_path(request.path_info):
-            try:
-                length = int(request.META.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                length = 0
-            if length > settings.VISIONERA_MAX_REQUEST_BYTES:
+            if content_length(request) > settings.VISIONERA_MAX_REQUEST_BYTES:
                 limit = megabytes(settings.VISIONERA_MAX_REQUEST_BYTES)
                 return error_response(FileTooLarge(f"the request body is over the {limit} limit"))
             response = self.get_response(request)

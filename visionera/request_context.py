@@ -19,6 +19,16 @@ def is_api_path(path: str) -> bool:
     return path == API_PREFIX or path.startswith(API_PREFIX + "/")
 
 
+def content_length(request) -> int:
+    """The body size the client declared (Content-Length); 0 when absent or malformed, as
+    Django itself reads it (WSGIRequest), so every check agrees on what was sent."""
+    http_request = getattr(request, "_request", request)
+    try:
+        return max(0, int(http_request.META.get("CONTENT_LENGTH") or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
 def current_request_id() -> str:
     """The id of the request being served ("-" outside one: workers, commands)."""
     return _request_id.get()

@@ -47,3 +47,11 @@ def test_a_signed_in_session_can_call_the_api_with_csrf(client, make_client):
     # No CSRF token: a cross-site form cannot use the session.
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "forbidden"
+
+
+def test_a_malformed_content_length_is_still_recorded(pro_client):
+    # Hostile header: the request is served (as an empty body), so it counts as usage.
+    response = pro_client.get("/api/faces/collections", CONTENT_LENGTH="abc")
+    assert response.status_code == 200
+    record = UsageRecord.objects.get()
+    assert (record.group, record.bytes_in) == ("search", 0)

@@ -2,12 +2,14 @@
 
 import logging
 
+import pytest
 from django.test import RequestFactory
 from rest_framework.request import Request
 
 from visionera.request_context import (
     RequestIdLogFilter,
     Usage,
+    content_length,
     current_request_id,
     is_api_path,
     note_usage,
@@ -50,3 +52,15 @@ def test_a_session_call_notes_usage_without_a_key():
     user = object()
     note_usage(http_request, user=user, api_key=None, group="compare")
     assert usage_of(http_request) == Usage(user=user, api_key=None, group="compare")
+
+
+@pytest.mark.parametrize(
+    "header, expected", [(None, 0), ("", 0), ("123", 123), ("abc", 0), ("-5", 0), ("1e3", 0)]
+)
+def test_content_length_is_what_was_declared_or_zero(header, expected):
+    extra = {} if header is None else {"CONTENT_LENGTH": header}
+    http_request = RequestFactory().get("/api/health", **extra)
+    if header is None:
+        http_request.META.pop("CONTENT_LENGTH", None)
+    assert content_length(http_request) == expected
+    assert content_length(Request(http_request)) == expected

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from accounts import ratelimit
 from visionera.api.errors import FileTooLarge, PlanForbidden, RateLimited
 from visionera.api.uploads import megabytes
-from visionera.request_context import note_usage
+from visionera.request_context import content_length, note_usage
 
 MULTIPART_SLACK_BYTES = 1_000_000
 """What a multipart body may carry beside its files: boundaries, part headers and the form's
@@ -135,12 +135,8 @@ class EndpointView(APIView):
     def check_body_size(self, request):
         if request.method not in ("POST", "PUT", "PATCH"):
             return
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            return
         allowance = self.request_allowance()
-        refusal = allowance.refusal(length) if allowance is not None else None
+        refusal = allowance.refusal(content_length(request)) if allowance is not None else None
         if refusal is not None:
             raise refusal
 
