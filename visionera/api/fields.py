@@ -7,11 +7,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from visionera.api.errors import MissingFile
+from vision.media import DecodedImage
 from visionera.api.uploads import (
-    DecodedImage,
     check_image_header,
     decode_image,
+    missing_file,
     store_video,
 )
 
@@ -20,21 +20,25 @@ def _field_label(field) -> str:
     return field.field_name or getattr(field.parent, "field_name", "") or "file"
 
 
+def _plan_image_limits(plan) -> dict:
+    """The upload checks' plan-dependent arguments, named in one place."""
+    return {"max_bytes": plan.max_image_bytes, "plan_name": plan.name}
+
+
 @extend_schema_field(OpenApiTypes.BINARY)
 class ImageUploadField(serializers.Field):
-    """A multipart image → visionera.api.uploads.DecodedImage. Needs `plan` in the context."""
+    """A multipart image → vision.media.DecodedImage. Needs `plan` in the context."""
 
     def validate_empty_values(self, data):
         if data is empty or data is None or data == "":
             if self.required:
-                raise MissingFile(f"{_field_label(self)} is required: send it as a multipart file")
+                raise missing_file(_field_label(self))
             return True, None
         return False, data
 
     def to_internal_value(self, data):
-        plan = self.context["plan"]
         return decode_image(
-            data, field=_field_label(self), max_bytes=plan.max_image_bytes, plan_name=plan.name
+            data, field=_field_label(self), **_plan_image_limits(self.context["plan"])
         )
 
     def to_representation(self, value):
@@ -58,9 +62,8 @@ class PendingImage:
         return decode_image(
             self.upload,
             field=self.field,
-            max_bytes=self.plan.max_image_bytes,
-            plan_name=self.plan.name,
             reduce_to_side=self.reduce_to_side,
+            **_plan_image_limits(self.plan),
         )
 
 
@@ -79,15 +82,13 @@ class DeferredImageUploadField(ImageUploadField):
     def to_internal_value(self, data):
         plan = self.context["plan"]
         # The header checks now, so a bad image is refused before any other is decoded.
-        check_image_header(
-            data, field=_field_label(self), max_bytes=plan.max_image_bytes, plan_name=plan.name
-        )
+        check_image_header(data, field=_field_label(self), **_plan_image_limits(plan))
         return PendingImage(data, _field_label(self), plan, self.reduce_to_side)
 
 
 @extend_schema_field(OpenApiTypes.BINARY)
 class VideoUploadField(ImageUploadField):
-    """A multipart video, streamed to MEDIA_ROOT → visionera.api.uploads.StoredVideo."""
+    """A multipart video, streamed to MEDIA_ROOT → vision.media.StoredVideo."""
 
     def to_internal_value(self, data):
         return store_video(data, field=_field_label(self))

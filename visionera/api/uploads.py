@@ -97,6 +97,12 @@ def _display_name(upload) -> str:
     return name.encode("utf-8", "replace").decode("utf-8")[:200] or "upload"
 
 
+def missing_file(field: str) -> MissingFile:
+    """The answer to a required upload that was not sent as a file (absent, empty field or
+    a plain text value), the same from the serializer field and from the checks here."""
+    return MissingFile(f"{field} is required: send it as a multipart file")
+
+
 def _too_large(field: str, size: int, max_bytes: int, plan_name: str | None) -> FileTooLarge:
     who = f"the {plan_name} plan allows" if plan_name else "the limit is"
     return FileTooLarge(f"{field} is {megabytes(size)}; {who} {megabytes(max_bytes)} per file")
@@ -213,7 +219,7 @@ def _opened_image(upload, *, field: str, max_bytes: int, plan_name: str | None):
     (header-only) Pillow image and its format, and maps decoding failures in the body to
     the contract's errors."""
     if upload is None or isinstance(upload, str):
-        raise MissingFile(f"{field} is required: send it as a multipart file")
+        raise missing_file(field)
     size = int(getattr(upload, "size", 0) or 0)
     if size == 0:
         raise CorruptFile(f"{field} is empty")
