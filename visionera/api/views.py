@@ -147,4 +147,3 @@ class EndpointView(APIView):
             for name, value in state.headers().items():
                 response[name] = value
         return response
-
