@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
+from vision import rounding
 from vision.detection import DEFAULT_MIN_CONFIDENCE, Detection, as_rgb_array, detect_objects
 from vision.geometry import Box
 from vision.modelstore import load_onnx_session
@@ -67,9 +68,9 @@ class Keypoint:
         """The API's and the video pipeline's shape: whole pixels, score to 4 places."""
         return {
             "name": self.name,
-            "x": int(round(self.x)),
-            "y": int(round(self.y)),
-            "score": round(float(self.score), 4),
+            "x": rounding.pixel(self.x),
+            "y": rounding.pixel(self.y),
+            "score": rounding.score(self.score),
         }
 
 
@@ -88,7 +89,7 @@ class Person:
     def as_dict(self) -> dict:
         return {
             "box": self.box.as_dict(),
-            "confidence": round(float(self.confidence), 4),
+            "confidence": rounding.score(self.confidence),
             "keypoints": [point.as_dict() for point in self.keypoints],
         }
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from vision import rounding
 from vision.detection import (
     DEFAULT_MIN_CONFIDENCE,
     Detection,
@@ -111,7 +112,7 @@ class Plate:
     def as_dict(self) -> dict:
         return {
             "text": self.text,
-            "confidence": round(float(self.confidence), 4),
+            "confidence": rounding.score(self.confidence),
             "box": self.box.as_dict(),
         }
 
@@ -124,7 +125,7 @@ class VehicleColour:
     confidence: float
 
     def as_dict(self) -> dict:
-        return {"name": self.name, "confidence": round(float(self.confidence), 4)}
+        return {"name": self.name, "confidence": rounding.score(self.confidence)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +143,7 @@ class Vehicle:
         """The API's and the video pipeline's shape (``plate`` only when one was read)."""
         item = {
             "type": self.type,
-            "confidence": round(float(self.confidence), 4),
+            "confidence": rounding.score(self.confidence),
             "box": self.box.as_dict(),
         }
         if self.colour is not None:

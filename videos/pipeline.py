@@ -20,6 +20,7 @@ import numpy as np
 from faces.engine import DEFAULT_THRESHOLD, get_face_engine
 from faces.index import DescriptorIndex
 from videos.tracking import FaceTracker, TrackedFace
+from vision import rounding
 from vision.detection import DEFAULT_MIN_CONFIDENCE, detect_objects
 from vision.geometry import Box
 
@@ -46,10 +47,22 @@ class JobCancelled(Exception):
 
 @dataclass(frozen=True)
 class Detection:
+    """One thing seen in one sampled frame: its ``kind`` (face, vehicle or body), its box
+    and the kind's own fields (``payload``, already rounded by the engine's ``as_dict``)."""
+
     timestamp_ms: int
     kind: str
     box: Box
     payload: dict
+
+    def as_dict(self) -> dict:
+        """The results API's item: the common fields beside the kind's own."""
+        return {
+            "timestamp_ms": self.timestamp_ms,
+            "kind": self.kind,
+            "box": self.box.as_dict(),
+            **self.payload,
+        }
 
 
 @dataclass
@@ -69,7 +82,7 @@ class Gallery:
         matches = self.index.search(descriptor, limit=1, threshold=self.threshold)
         if not matches:
             return None
-        return str(self.index.ids[matches[0].row]), round(matches[0].distance, 4)
+        return str(self.index.ids[matches[0].row]), rounding.score(matches[0].distance)
 
 
 @dataclass(frozen=True)
@@ -308,10 +321,6 @@ def _without_box(item: dict) -> dict:
     return {key: value for key, value in item.items() if key != "box"}
 
 
-def _round(value, digits=4):
-    return round(float(value), digits)
-
-
 def analyze(
     path: Path | str,
     *,
@@ -427,18 +436,18 @@ def analyze(
 
     duration = max(info.duration_seconds, sampler.decoded_seconds, last_timestamp_ms / 1000.0)
     summary = {
-        "duration_seconds": _round(duration, 3),
+        "duration_seconds": rounding.seconds(duration),
         # Cut at a limit (a header that lied about the length, or the sample budget):
         # only the first analysed_seconds were seen.
         "truncated": sampler.truncated,
-        "analysed_seconds": _round(sampler.decoded_seconds, 3),
+        "analysed_seconds": rounding.seconds(sampler.decoded_seconds),
         "video": {
             "width": info.width,
             "height": info.height,
-            "fps": _round(info.fps, 3),
+            "fps": rounding.frame_rate(info.fps),
             "frame_count": info.frame_count,
         },
-        "sample_fps": _round(sampler.sample_fps, 3),
+        "sample_fps": rounding.frame_rate(sampler.sample_fps),
         "frames_analysed": frames_analysed,
         "features": list(features),
         "counts": dict(counts),

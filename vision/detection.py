@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from vision import rounding
 from vision.geometry import Box
 from vision.modelstore import load_onnx_session
 
@@ -61,6 +62,15 @@ class Detection:
     # Every searched class's score at the cell that produced the box (the top one is
     # ``confidence``): the runner-up classes let callers settle look-alikes (car/truck).
     class_scores: dict[str, float] = field(default_factory=dict, compare=False)
+
+    def as_dict(self) -> dict:
+        """Label, score and box with the one rounding (vision.rounding); the per-class
+        scores are the engines' evidence, not a result, so they are left out."""
+        return {
+            "label": self.label,
+            "confidence": rounding.score(self.confidence),
+            "box": self.box.as_dict(),
+        }
 
 
 def as_rgb_array(image: np.ndarray) -> np.ndarray:
