@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from vision import rounding
-from vision.detection import DEFAULT_MIN_CONFIDENCE, Detection, as_rgb_array, detect_objects
+from vision.detection import DEFAULT_MIN_CONFIDENCE, DetectedObject, as_rgb_array, detect_objects
 from vision.geometry import Box
 from vision.modelstore import load_onnx_session
 
@@ -99,7 +99,7 @@ def analyze_bodies(
     *,
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
     tiling: str = "auto",
-    detections: Sequence[Detection] | None = None,
+    detections: Sequence[DetectedObject] | None = None,
 ) -> list[Person]:
     """People in an HxWx3 uint8 RGB image with their keypoints, most confident first.
 

@@ -24,7 +24,7 @@ import numpy as np
 from vision import rounding
 from vision.detection import (
     DEFAULT_MIN_CONFIDENCE,
-    Detection,
+    DetectedObject,
     as_rgb_array,
     detect_objects,
     non_max_suppression,
@@ -36,7 +36,7 @@ __all__ = [
     "DEFAULT_MIN_CONFIDENCE",
     "VEHICLE_TYPES",
     "COLOURS",
-    "Detection",
+    "DetectedObject",
     "Plate",
     "Vehicle",
     "detect_objects",
@@ -159,7 +159,7 @@ def detect_vehicles(
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
     plates: bool = False,
     tiling: str = "auto",
-    detections: Sequence[Detection] | None = None,
+    detections: Sequence[DetectedObject] | None = None,
 ) -> list[Vehicle]:
     """Vehicles in an HxWx3 uint8 RGB image, best first; with ``plates`` also their plates.
 
@@ -203,7 +203,7 @@ def detect_vehicles(
     return vehicles
 
 
-def settle_types(image: np.ndarray, found: Sequence[Detection]) -> list[Detection]:
+def settle_types(image: np.ndarray, found: Sequence[DetectedObject]) -> list[DetectedObject]:
     """Car, truck or bus decided on an undistorted view of the image.
 
     The detector stretches every image to its square input, so a 3:2 photo's cars come

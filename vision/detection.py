@@ -53,7 +53,7 @@ COCO_LABELS: tuple[str, ...] = (
 
 
 @dataclass(frozen=True, slots=True)
-class Detection:
+class DetectedObject:
     """One object: its COCO label, the model's score in [0, 1] and its box in pixels."""
 
     label: str
@@ -212,7 +212,7 @@ def detect_objects(
     labels: Iterable[str] | None = None,
     tiling: str = "auto",
     keep_aspect: bool = False,
-) -> list[Detection]:
+) -> list[DetectedObject]:
     """COCO objects in an HxWx3 uint8 RGB image, best first.
 
     ``labels`` restricts the search to some COCO classes (the rest are not even decoded).
@@ -259,7 +259,7 @@ def detect_objects(
         if box.width < 1 or box.height < 1:
             continue
         detections.append(
-            Detection(
+            DetectedObject(
                 label=COCO_LABELS[class_ids[index]],
                 confidence=float(scores[index]),
                 box=box,

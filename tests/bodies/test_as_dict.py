@@ -51,9 +51,9 @@ def test_one_rounding_rule_for_every_result():
 
 
 def test_detected_object_leaves_out_its_per_class_scores():
-    from vision.detection import Detection
+    from vision.detection import DetectedObject
 
-    found = Detection(
+    found = DetectedObject(
         label="car",
         confidence=0.612345,
         box=Box(5, 6, 7, 8),
@@ -67,11 +67,11 @@ def test_detected_object_leaves_out_its_per_class_scores():
 
 
 def test_a_video_frame_detection_renders_as_a_results_item():
-    from videos.pipeline import Detection
+    from videos.pipeline import FrameFinding
 
     person = Person(box=Box(1, 2, 3, 4), confidence=0.5, keypoints=[])
     payload = {key: value for key, value in person.as_dict().items() if key != "box"}
-    found = Detection(timestamp_ms=1500, kind="body", box=person.box, payload=payload)
+    found = FrameFinding(timestamp_ms=1500, kind="body", box=person.box, payload=payload)
     assert found.as_dict() == {
         "timestamp_ms": 1500,
         "kind": "body",

@@ -71,7 +71,7 @@ def test_fixture_clip_faces_are_tracked_and_identified_as_lin():
     enrolled = get_face_engine().largest_face(
         __import__("numpy").asarray(Image.open(photo).convert("RGB"))
     )
-    gallery = pipeline.Gallery.from_labelled_blobs(["lin"], [enrolled.descriptor.tobytes()])
+    gallery = pipeline.LabelGallery.from_labelled_blobs(["lin"], [enrolled.descriptor.tobytes()])
     batches = []
     result = pipeline.analyze(
         clip, features=["faces"], sample_fps=2, gallery=gallery, on_detections=batches.append
