@@ -23,6 +23,8 @@ from vision.detection import DEFAULT_MIN_CONFIDENCE, DetectedObject, as_rgb_arra
 from vision.geometry import Box
 from vision.modelstore import load_onnx_session
 
+# The detector's (COCO) label of a person.
+PERSON_LABEL = "person"
 POSE_MODEL_FILE = "movenet-lightning.onnx"
 POSE_INPUT_SIZE = 192
 KEYPOINT_NAMES: tuple[str, ...] = (
@@ -111,8 +113,8 @@ def analyze_bodies(
     """
     rgb = as_rgb_array(image)
     if detections is None:
-        detections = detect_objects(rgb, min_confidence, labels=("person",), tiling=tiling)
-    people = [d for d in detections if d.label == "person" and d.confidence >= min_confidence]
+        detections = detect_objects(rgb, min_confidence, labels=(PERSON_LABEL,), tiling=tiling)
+    people = [d for d in detections if d.label == PERSON_LABEL and d.confidence >= min_confidence]
     if len(people) > MAX_PEOPLE:
         people = sorted(people, key=lambda d: d.box.area, reverse=True)[:MAX_PEOPLE]
     people.sort(key=lambda d: d.confidence, reverse=True)

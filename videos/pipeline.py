@@ -25,7 +25,9 @@ from vision.detection import DEFAULT_MIN_CONFIDENCE, detect_objects
 from vision.geometry import Box
 
 FEATURES = ("faces", "vehicles", "bodies")
-KIND_BY_FEATURE = {"faces": "face", "vehicles": "vehicle", "bodies": "body"}
+# The kind of each feature's findings (videos.models.VideoDetection.Kind stores the same).
+FACE_KIND, VEHICLE_KIND, BODY_KIND = "face", "vehicle", "body"
+KIND_BY_FEATURE = {"faces": FACE_KIND, "vehicles": VEHICLE_KIND, "bodies": BODY_KIND}
 DETECTION_BATCH_SIZE = 500
 VEHICLE_MIN_CONFIDENCE = 0.5
 # Frames are not tiled: at 2 sampled frames a second a tiled 1080p frame would cost 13
@@ -363,9 +365,10 @@ def analyze(
     # Vehicles and bodies both asked for: one detector pass per frame serves both.
     shared_labels = None
     if detect_vehicles is not None and analyze_bodies is not None:
+        from bodies.engine import PERSON_LABEL
         from vehicles.engine import VEHICLE_TYPES
 
-        shared_labels = (*VEHICLE_TYPES, "person")
+        shared_labels = (*VEHICLE_TYPES, PERSON_LABEL)
 
     tracker = FaceTracker()
     counts = Counter({feature: 0 for feature in features})
@@ -399,7 +402,7 @@ def analyze(
                 match = gallery.identify(face.descriptor) if gallery is not None else None
                 if match is not None:
                     payload["label"], payload["distance"] = match
-                pending.append(FrameFinding(timestamp_ms, "face", face.box, payload))
+                pending.append(FrameFinding(timestamp_ms, FACE_KIND, face.box, payload))
             counts["faces"] += len(faces)
             timings["faces"] += time.perf_counter() - tick
         objects = None
@@ -424,7 +427,7 @@ def analyze(
             for vehicle in vehicles:
                 vehicle_types[str(vehicle.type)] += 1
                 payload = _without_box(vehicle.as_dict())
-                pending.append(FrameFinding(timestamp_ms, "vehicle", vehicle.box, payload))
+                pending.append(FrameFinding(timestamp_ms, VEHICLE_KIND, vehicle.box, payload))
             counts["vehicles"] += len(vehicles)
             timings["vehicles"] += time.perf_counter() - tick
         if analyze_bodies is not None:
@@ -432,7 +435,7 @@ def analyze(
             people = analyze_bodies(rgb, tiling=VIDEO_TILING, detections=objects)
             for person in people:
                 payload = _without_box(person.as_dict())
-                pending.append(FrameFinding(timestamp_ms, "body", person.box, payload))
+                pending.append(FrameFinding(timestamp_ms, BODY_KIND, person.box, payload))
             counts["bodies"] += len(people)
             timings["bodies"] += time.perf_counter() - tick
         if len(pending) >= DETECTION_BATCH_SIZE:
