@@ -5,24 +5,10 @@ from rest_framework import serializers
 
 from accounts import groups
 from bodies import services
+from bodies.serializers import PersonSerializer
 from vision.detection import AUTO_TILING_MIN_SIDE, TILING_MODES
 from visionera.api.fields import ImageUploadField
-from visionera.api.serializers import BoxSerializer
 from visionera.api.views import EndpointView
-
-
-class KeypointSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    x = serializers.IntegerField()
-    y = serializers.IntegerField()
-    score = serializers.FloatField()
-
-
-class PersonSerializer(serializers.Serializer):
-    # A new output field is one line here: the body holds only what this declares.
-    box = BoxSerializer()
-    confidence = serializers.FloatField()
-    keypoints = KeypointSerializer(many=True)
 
 
 class BodyAnalyzeApi(EndpointView):

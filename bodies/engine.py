@@ -18,10 +18,13 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from vision.detection import DEFAULT_MIN_CONFIDENCE, Detection, as_rgb_array, detect_objects
+from vision import rounding
+from vision.detection import DEFAULT_MIN_CONFIDENCE, DetectedObject, as_rgb_array, detect_objects
 from vision.geometry import Box
 from vision.modelstore import load_onnx_session
 
+# The detector's (COCO) label of a person.
+PERSON_LABEL = "person"
 POSE_MODEL_FILE = "movenet-lightning.onnx"
 POSE_INPUT_SIZE = 192
 KEYPOINT_NAMES: tuple[str, ...] = (
@@ -67,9 +70,9 @@ class Keypoint:
         """The API's and the video pipeline's shape: whole pixels, score to 4 places."""
         return {
             "name": self.name,
-            "x": int(round(self.x)),
-            "y": int(round(self.y)),
-            "score": round(float(self.score), 4),
+            "x": rounding.pixel(self.x),
+            "y": rounding.pixel(self.y),
+            "score": rounding.score(self.score),
         }
 
 
@@ -88,7 +91,7 @@ class Person:
     def as_dict(self) -> dict:
         return {
             "box": self.box.as_dict(),
-            "confidence": round(float(self.confidence), 4),
+            "confidence": rounding.score(self.confidence),
             "keypoints": [point.as_dict() for point in self.keypoints],
         }
 
@@ -98,7 +101,7 @@ def analyze_bodies(
     *,
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
     tiling: str = "auto",
-    detections: Sequence[Detection] | None = None,
+    detections: Sequence[DetectedObject] | None = None,
 ) -> list[Person]:
     """People in an HxWx3 uint8 RGB image with their keypoints, most confident first.
 
@@ -110,8 +113,8 @@ def analyze_bodies(
     """
     rgb = as_rgb_array(image)
     if detections is None:
-        detections = detect_objects(rgb, min_confidence, labels=("person",), tiling=tiling)
-    people = [d for d in detections if d.label == "person" and d.confidence >= min_confidence]
+        detections = detect_objects(rgb, min_confidence, labels=(PERSON_LABEL,), tiling=tiling)
+    people = [d for d in detections if d.label == PERSON_LABEL and d.confidence >= min_confidence]
     if len(people) > MAX_PEOPLE:
         people = sorted(people, key=lambda d: d.box.area, reverse=True)[:MAX_PEOPLE]
     people.sort(key=lambda d: d.confidence, reverse=True)

@@ -5,36 +5,10 @@ from rest_framework import serializers
 
 from accounts import groups
 from vehicles import services
-from vehicles.engine import COLOURS
+from vehicles.serializers import VehicleSerializer
 from vision.detection import AUTO_TILING_MIN_SIDE, TILING_MODES
 from visionera.api.fields import ImageUploadField
-from visionera.api.serializers import BoxSerializer
 from visionera.api.views import EndpointView
-
-
-class PlateSerializer(serializers.Serializer):
-    text = serializers.CharField()
-    confidence = serializers.FloatField()
-    box = BoxSerializer()
-
-
-class VehicleColourSerializer(serializers.Serializer):
-    name = serializers.ChoiceField(choices=list(COLOURS))
-    confidence = serializers.FloatField()
-
-
-class VehicleSerializer(serializers.Serializer):
-    # A new output field is one line here (the body holds only what this declares); an
-    # optional one takes required=False and is left out when the service's dict lacks it.
-    type = serializers.ChoiceField(
-        choices=["car", "truck", "bus", "motorcycle", "bicycle", "train", "boat"]
-    )
-    confidence = serializers.FloatField()
-    box = BoxSerializer()
-    colour = VehicleColourSerializer(
-        required=False, help_text="Cars, trucks, buses and trains: the dominant body colour."
-    )
-    plate = PlateSerializer(required=False, help_text="Only with plates=true, where one was read.")
 
 
 class VehicleDetectApi(EndpointView):

@@ -21,9 +21,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from vision import rounding
 from vision.detection import (
     DEFAULT_MIN_CONFIDENCE,
-    Detection,
+    DetectedObject,
     as_rgb_array,
     detect_objects,
     non_max_suppression,
@@ -35,7 +36,7 @@ __all__ = [
     "DEFAULT_MIN_CONFIDENCE",
     "VEHICLE_TYPES",
     "COLOURS",
-    "Detection",
+    "DetectedObject",
     "Plate",
     "Vehicle",
     "detect_objects",
@@ -111,7 +112,7 @@ class Plate:
     def as_dict(self) -> dict:
         return {
             "text": self.text,
-            "confidence": round(float(self.confidence), 4),
+            "confidence": rounding.score(self.confidence),
             "box": self.box.as_dict(),
         }
 
@@ -124,7 +125,7 @@ class VehicleColour:
     confidence: float
 
     def as_dict(self) -> dict:
-        return {"name": self.name, "confidence": round(float(self.confidence), 4)}
+        return {"name": self.name, "confidence": rounding.score(self.confidence)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +143,7 @@ class Vehicle:
         """The API's and the video pipeline's shape (``plate`` only when one was read)."""
         item = {
             "type": self.type,
-            "confidence": round(float(self.confidence), 4),
+            "confidence": rounding.score(self.confidence),
             "box": self.box.as_dict(),
         }
         if self.colour is not None:
@@ -158,7 +159,7 @@ def detect_vehicles(
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
     plates: bool = False,
     tiling: str = "auto",
-    detections: Sequence[Detection] | None = None,
+    detections: Sequence[DetectedObject] | None = None,
 ) -> list[Vehicle]:
     """Vehicles in an HxWx3 uint8 RGB image, best first; with ``plates`` also their plates.
 
@@ -202,7 +203,7 @@ def detect_vehicles(
     return vehicles
 
 
-def settle_types(image: np.ndarray, found: Sequence[Detection]) -> list[Detection]:
+def settle_types(image: np.ndarray, found: Sequence[DetectedObject]) -> list[DetectedObject]:
     """Car, truck or bus decided on an undistorted view of the image.
 
     The detector stretches every image to its square input, so a 3:2 photo's cars come

@@ -20,11 +20,14 @@ import numpy as np
 from faces.engine import DEFAULT_THRESHOLD, get_face_engine
 from faces.index import DescriptorIndex
 from videos.tracking import FaceTracker, TrackedFace
+from vision import rounding
 from vision.detection import DEFAULT_MIN_CONFIDENCE, detect_objects
 from vision.geometry import Box
 
 FEATURES = ("faces", "vehicles", "bodies")
-KIND_BY_FEATURE = {"faces": "face", "vehicles": "vehicle", "bodies": "body"}
+# The kind of each feature's findings (videos.models.VideoDetection.Kind stores the same).
+FACE_KIND, VEHICLE_KIND, BODY_KIND = "face", "vehicle", "body"
+KIND_BY_FEATURE = {"faces": FACE_KIND, "vehicles": VEHICLE_KIND, "bodies": BODY_KIND}
 DETECTION_BATCH_SIZE = 500
 VEHICLE_MIN_CONFIDENCE = 0.5
 # Frames are not tiled: at 2 sampled frames a second a tiled 1080p frame would cost 13
@@ -45,22 +48,37 @@ class JobCancelled(Exception):
 
 
 @dataclass(frozen=True)
-class Detection:
+class FrameFinding:
+    """One thing seen in one sampled frame: its ``kind`` (face, vehicle or body), its box
+    and the kind's own fields (``payload``, already rounded by the engine's ``as_dict``)."""
+
     timestamp_ms: int
     kind: str
     box: Box
     payload: dict
 
+    def as_dict(self) -> dict:
+        """The results API's item: the common fields beside the kind's own."""
+        return {
+            "timestamp_ms": self.timestamp_ms,
+            "kind": self.kind,
+            "box": self.box.as_dict(),
+            **self.payload,
+        }
+
 
 @dataclass
-class Gallery:
-    """A collection's descriptors, row ids being labels, for identifying faces."""
+class LabelGallery:
+    """A collection's descriptors keyed by label, for naming a video's faces and face tracks.
+
+    Only labels and descriptors: the API's 1:N search (faces.selectors) has its own
+    gallery with face ids and metadata."""
 
     index: DescriptorIndex
     threshold: float = DEFAULT_THRESHOLD
 
     @classmethod
-    def from_labelled_blobs(cls, labels: Sequence[str], blobs: Sequence[bytes]) -> Gallery:
+    def from_labelled_blobs(cls, labels: Sequence[str], blobs: Sequence[bytes]) -> LabelGallery:
         return cls(DescriptorIndex.from_rows(list(labels), blobs))
 
     def identify(self, descriptor: np.ndarray | None) -> tuple[str, float] | None:
@@ -69,7 +87,14 @@ class Gallery:
         matches = self.index.search(descriptor, limit=1, threshold=self.threshold)
         if not matches:
             return None
-        return str(self.index.ids[matches[0].row]), round(matches[0].distance, 4)
+        return str(self.index.ids[matches[0].row]), rounding.score(matches[0].distance)
+
+
+# The names before issue 12 (a "Detection" in three places, a "Gallery" in two), kept only
+# so that videos/services.py keeps working until its owner switches to the new names at
+# the merge; delete them then.
+Detection = FrameFinding
+Gallery = LabelGallery
 
 
 @dataclass(frozen=True)
@@ -308,17 +333,13 @@ def _without_box(item: dict) -> dict:
     return {key: value for key, value in item.items() if key != "box"}
 
 
-def _round(value, digits=4):
-    return round(float(value), digits)
-
-
 def analyze(
     path: Path | str,
     *,
     features: Sequence[str] = FEATURES,
     sample_fps: float = 2.0,
-    gallery: Gallery | None = None,
-    on_detections: Callable[[list[Detection]], None] | None = None,
+    gallery: LabelGallery | None = None,
+    on_detections: Callable[[list[FrameFinding]], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
     vehicle_min_confidence: float = VEHICLE_MIN_CONFIDENCE,
     limits: VideoLimits | None = None,
@@ -344,14 +365,15 @@ def analyze(
     # Vehicles and bodies both asked for: one detector pass per frame serves both.
     shared_labels = None
     if detect_vehicles is not None and analyze_bodies is not None:
+        from bodies.engine import PERSON_LABEL
         from vehicles.engine import VEHICLE_TYPES
 
-        shared_labels = (*VEHICLE_TYPES, "person")
+        shared_labels = (*VEHICLE_TYPES, PERSON_LABEL)
 
     tracker = FaceTracker()
     counts = Counter({feature: 0 for feature in features})
     vehicle_types: Counter[str] = Counter()
-    pending: list[Detection] = []
+    pending: list[FrameFinding] = []
     written = 0
     frames_analysed = 0
     last_timestamp_ms = 0
@@ -380,7 +402,7 @@ def analyze(
                 match = gallery.identify(face.descriptor) if gallery is not None else None
                 if match is not None:
                     payload["label"], payload["distance"] = match
-                pending.append(Detection(timestamp_ms, "face", face.box, payload))
+                pending.append(FrameFinding(timestamp_ms, FACE_KIND, face.box, payload))
             counts["faces"] += len(faces)
             timings["faces"] += time.perf_counter() - tick
         objects = None
@@ -405,7 +427,7 @@ def analyze(
             for vehicle in vehicles:
                 vehicle_types[str(vehicle.type)] += 1
                 payload = _without_box(vehicle.as_dict())
-                pending.append(Detection(timestamp_ms, "vehicle", vehicle.box, payload))
+                pending.append(FrameFinding(timestamp_ms, VEHICLE_KIND, vehicle.box, payload))
             counts["vehicles"] += len(vehicles)
             timings["vehicles"] += time.perf_counter() - tick
         if analyze_bodies is not None:
@@ -413,7 +435,7 @@ def analyze(
             people = analyze_bodies(rgb, tiling=VIDEO_TILING, detections=objects)
             for person in people:
                 payload = _without_box(person.as_dict())
-                pending.append(Detection(timestamp_ms, "body", person.box, payload))
+                pending.append(FrameFinding(timestamp_ms, BODY_KIND, person.box, payload))
             counts["bodies"] += len(people)
             timings["bodies"] += time.perf_counter() - tick
         if len(pending) >= DETECTION_BATCH_SIZE:
@@ -427,18 +449,18 @@ def analyze(
 
     duration = max(info.duration_seconds, sampler.decoded_seconds, last_timestamp_ms / 1000.0)
     summary = {
-        "duration_seconds": _round(duration, 3),
+        "duration_seconds": rounding.seconds(duration),
         # Cut at a limit (a header that lied about the length, or the sample budget):
         # only the first analysed_seconds were seen.
         "truncated": sampler.truncated,
-        "analysed_seconds": _round(sampler.decoded_seconds, 3),
+        "analysed_seconds": rounding.seconds(sampler.decoded_seconds),
         "video": {
             "width": info.width,
             "height": info.height,
-            "fps": _round(info.fps, 3),
+            "fps": rounding.frame_rate(info.fps),
             "frame_count": info.frame_count,
         },
-        "sample_fps": _round(sampler.sample_fps, 3),
+        "sample_fps": rounding.frame_rate(sampler.sample_fps),
         "frames_analysed": frames_analysed,
         "features": list(features),
         "counts": dict(counts),
@@ -450,7 +472,7 @@ def analyze(
     return AnalysisResult(summary=summary, detections_written=written, timings=dict(timings))
 
 
-def _track_summaries(tracker: FaceTracker, gallery: Gallery | None) -> tuple[list, list]:
+def _track_summaries(tracker: FaceTracker, gallery: LabelGallery | None) -> tuple[list, list]:
     """Tracks identified by their mean descriptor, and the labels seen across them."""
     tracks = []
     labels: dict[str, dict] = {}

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from vision import rounding
 from vision.geometry import Box
 from vision.modelstore import load_onnx_session
 
@@ -52,7 +53,7 @@ COCO_LABELS: tuple[str, ...] = (
 
 
 @dataclass(frozen=True, slots=True)
-class Detection:
+class DetectedObject:
     """One object: its COCO label, the model's score in [0, 1] and its box in pixels."""
 
     label: str
@@ -61,6 +62,15 @@ class Detection:
     # Every searched class's score at the cell that produced the box (the top one is
     # ``confidence``): the runner-up classes let callers settle look-alikes (car/truck).
     class_scores: dict[str, float] = field(default_factory=dict, compare=False)
+
+    def as_dict(self) -> dict:
+        """Label, score and box with the one rounding (vision.rounding); the per-class
+        scores are the engines' evidence, not a result, so they are left out."""
+        return {
+            "label": self.label,
+            "confidence": rounding.score(self.confidence),
+            "box": self.box.as_dict(),
+        }
 
 
 def as_rgb_array(image: np.ndarray) -> np.ndarray:
@@ -202,7 +212,7 @@ def detect_objects(
     labels: Iterable[str] | None = None,
     tiling: str = "auto",
     keep_aspect: bool = False,
-) -> list[Detection]:
+) -> list[DetectedObject]:
     """COCO objects in an HxWx3 uint8 RGB image, best first.
 
     ``labels`` restricts the search to some COCO classes (the rest are not even decoded).
@@ -232,14 +242,10 @@ def detect_objects(
         )
     if len(scores) == 0:
         return []
-    if len(scores) > MAX_CANDIDATES:  # tiles add up to MAX_CANDIDATES each
-        top = np.argsort(-scores, kind="stable")[:MAX_CANDIDATES]
-        corners, scores, class_ids, class_scores = (
-            corners[top],
-            scores[top],
-            class_ids[top],
-            class_scores[top],
-        )
+    # Tiles add up to MAX_CANDIDATES each.
+    corners, scores, class_ids, class_scores = _best_candidates(
+        corners, scores, class_ids, class_scores
+    )
     groups = _group_boxes(corners, class_ids)
     keep = [i for i in np.argsort(-scores, kind="stable") if i not in groups]
 
@@ -249,7 +255,7 @@ def detect_objects(
         if box.width < 1 or box.height < 1:
             continue
         detections.append(
-            Detection(
+            DetectedObject(
                 label=COCO_LABELS[class_ids[index]],
                 confidence=float(scores[index]),
                 box=box,
@@ -317,15 +323,11 @@ def _merge_tiles(rgb: np.ndarray, classes: np.ndarray, min_confidence: float, wh
     tile_scores = np.concatenate([p[1] for p in pieces])
     tile_ids = np.concatenate([p[2] for p in pieces])
     tile_class_scores = np.concatenate([p[3] for p in pieces])
-    if len(tile_scores) > MAX_CANDIDATES:
-        top = np.argsort(-tile_scores, kind="stable")[:MAX_CANDIDATES]
-        tile_corners, tile_scores = tile_corners[top], tile_scores[top]
-        tile_ids, tile_class_scores = tile_ids[top], tile_class_scores[top]
     # The same object seen by two overlapping tiles, once per tile.
-    offsets = (tile_ids * (max(width, height) + 1.0))[:, np.newaxis]
-    keep = non_max_suppression(tile_corners + offsets, tile_scores, SAME_CLASS_IOU)
-    tile_corners, tile_scores = tile_corners[keep], tile_scores[keep]
-    tile_ids, tile_class_scores = tile_ids[keep], tile_class_scores[keep]
+    tile_corners, tile_scores, tile_ids, tile_class_scores = _same_class_nms(
+        *_best_candidates(tile_corners, tile_scores, tile_ids, tile_class_scores),
+        image_side=max(width, height),
+    )
 
     same_class = whole_ids[:, None] == tile_ids[None, :]
     overlap = _intersection_over_smaller(whole_corners, tile_corners) * same_class
@@ -434,14 +436,37 @@ def _detect_pass(
     scores = np.concatenate(all_scores)
     class_ids = np.concatenate(all_classes)
     class_scores = np.concatenate(all_class_scores)
-    if len(scores) > MAX_CANDIDATES:
-        top = np.argsort(-scores, kind="stable")[:MAX_CANDIDATES]
-        corners, scores, class_ids, class_scores = (
-            corners[top],
-            scores[top],
-            class_ids[top],
-            class_scores[top],
-        )
-    offsets = (class_ids * (max(width, height) + 1.0))[:, np.newaxis]
+    return _same_class_nms(
+        *_best_candidates(corners, scores, class_ids, class_scores),
+        image_side=max(width, height),
+    )
+
+
+def _best_candidates(
+    corners: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, class_scores: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """At most MAX_CANDIDATES candidates: the best-scoring ones, best first, when there are
+    more (ties keep their order); otherwise all of them as they are. Bounds the cost of
+    the NMS and group checks that follow."""
+    if len(scores) <= MAX_CANDIDATES:
+        return corners, scores, class_ids, class_scores
+    top = np.argsort(-scores, kind="stable")[:MAX_CANDIDATES]
+    return corners[top], scores[top], class_ids[top], class_scores[top]
+
+
+def _same_class_nms(
+    corners: np.ndarray,
+    scores: np.ndarray,
+    class_ids: np.ndarray,
+    class_scores: np.ndarray,
+    *,
+    image_side: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The candidates left by non-maximum suppression within each class, best first.
+
+    Each class's boxes are shifted by more than the image's side, so boxes of different
+    classes never overlap and one NMS call settles every class at once.
+    """
+    offsets = (class_ids * (image_side + 1.0))[:, np.newaxis]
     keep = np.array(non_max_suppression(corners + offsets, scores, SAME_CLASS_IOU), dtype=np.int64)
     return corners[keep], scores[keep], class_ids[keep], class_scores[keep]

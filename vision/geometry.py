@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vision import rounding
+
 
 @dataclass(frozen=True, slots=True)
 class Box:
@@ -31,8 +33,9 @@ class Box:
 
     @classmethod
     def from_corners(cls, left: float, top: float, right: float, bottom: float) -> Box:
-        left, top = int(round(left)), int(round(top))
-        return cls(left, top, max(0, int(round(right)) - left), max(0, int(round(bottom)) - top))
+        left, top = rounding.pixel(left), rounding.pixel(top)
+        width, height = rounding.pixel(right) - left, rounding.pixel(bottom) - top
+        return cls(left, top, max(0, width), max(0, height))
 
     def scaled(self, factor: float) -> Box:
         """Map a box found on a resized copy back by dividing by the resize factor."""

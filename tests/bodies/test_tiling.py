@@ -113,3 +113,21 @@ def test_a_zero_threshold_on_every_tile_stays_bounded(kite, monkeypatch):
     assert max(decoded) <= vision.detection.MAX_CANDIDATES
     people = analyze_bodies(kite, min_confidence=0.0, tiling="on")
     assert len(people) == 50  # bodies.engine.MAX_PEOPLE
+
+
+def test_candidates_are_cut_to_the_best_max_candidates_in_one_place():
+    limit = vision.detection.MAX_CANDIDATES
+    count = limit + 5
+    rng = np.random.default_rng(3)
+    scores = rng.permutation(np.arange(count, dtype=np.float32)) / count
+    corners = np.repeat(scores[:, None], 4, axis=1)
+    ids = np.arange(count)
+    per_class = np.stack([scores, 1 - scores], axis=1)
+    kept = vision.detection._best_candidates(corners, scores, ids, per_class)
+    assert len(kept[1]) == limit
+    assert list(kept[1]) == sorted(scores, reverse=True)[:limit]
+    # Every array is cut and ordered alike, so a candidate's parts stay together.
+    assert (kept[0][:, 0] == kept[1]).all() and (kept[3][:, 0] == kept[1]).all()
+    assert (scores[kept[2]] == kept[1]).all()
+    few = vision.detection._best_candidates(corners[:3], scores[:3], ids[:3], per_class[:3])
+    assert list(few[2]) == [0, 1, 2]  # under the limit: untouched, in their order

@@ -71,7 +71,7 @@ def test_fixture_clip_faces_are_tracked_and_identified_as_lin():
     enrolled = get_face_engine().largest_face(
         __import__("numpy").asarray(Image.open(photo).convert("RGB"))
     )
-    gallery = pipeline.Gallery.from_labelled_blobs(["lin"], [enrolled.descriptor.tobytes()])
+    gallery = pipeline.LabelGallery.from_labelled_blobs(["lin"], [enrolled.descriptor.tobytes()])
     batches = []
     result = pipeline.analyze(
         clip, features=["faces"], sample_fps=2, gallery=gallery, on_detections=batches.append
@@ -118,3 +118,10 @@ def test_vehicles_and_bodies_are_found_in_frames_with_their_payloads(tmp_path):
     assert len(body.payload["keypoints"]) == 17
     assert {"name", "x", "y", "score"} == set(body.payload["keypoints"][0])
     assert "face_tracks" not in summary
+
+
+def test_the_stored_kinds_are_the_pipelines():
+    from videos.models import VideoDetection
+
+    assert sorted(pipeline.KIND_BY_FEATURE.values()) == sorted(VideoDetection.Kind.values)
+    assert set(pipeline.KIND_BY_FEATURE) == set(pipeline.FEATURES)
