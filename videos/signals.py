@@ -14,7 +14,7 @@ from visionera.api.uploads import remove_file
 
 @receiver(post_delete, sender=VideoJob, dispatch_uid="videos.remove_video_file")
 def remove_video_file(sender, instance: VideoJob, **kwargs) -> None:
-    from videos.services import job_file_path  # resolved there, inside MEDIA_ROOT only
+    from videos.jobs import job_file_path  # resolved there, inside MEDIA_ROOT only
 
     path = job_file_path(instance)
     if path is None:

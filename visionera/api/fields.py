@@ -7,10 +7,12 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
+from vision.media import StoredVideo
 from visionera.api.errors import MissingFile
 from visionera.api.uploads import (
     DecodedImage,
     check_image_header,
+    check_video_upload,
     decode_image,
     store_video,
 )
@@ -85,12 +87,27 @@ class DeferredImageUploadField(ImageUploadField):
         return PendingImage(data, _field_label(self), plan, self.reduce_to_side)
 
 
+@dataclass(frozen=True)
+class PendingVideo:
+    """A video upload that passed the checks needing no disk write; :meth:`store` streams
+    it to MEDIA_ROOT and probes it. Lets the service store it only once every other check
+    passed, and own the file from then on (videos.services.submit_video)."""
+
+    upload: object
+    field: str
+
+    def store(self) -> StoredVideo:
+        return store_video(self.upload, field=self.field)
+
+
 @extend_schema_field(OpenApiTypes.BINARY)
 class VideoUploadField(ImageUploadField):
-    """A multipart video, streamed to MEDIA_ROOT → visionera.api.uploads.StoredVideo."""
+    """A multipart video → :class:`PendingVideo` (present, within the size, a known
+    container); stored and probed later by the view's service."""
 
     def to_internal_value(self, data):
-        return store_video(data, field=_field_label(self))
+        check_video_upload(data, field=_field_label(self))
+        return PendingVideo(data, _field_label(self))
 
 
 class CommaListField(serializers.CharField):

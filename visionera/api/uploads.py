@@ -333,8 +333,10 @@ def _checked_video(path: Path, field: str):
     return info
 
 
-def store_video(upload, *, field: str = "video", directory: str = "videos") -> StoredVideo:
-    """Stream a video upload into MEDIA_ROOT and check it is a playable, bounded video."""
+def check_video_upload(upload, *, field: str = "video") -> str:
+    """store_video's checks that need no disk write (present, size, container from the
+    first bytes); returns the container. Lets a request refuse a bad video before its
+    other parameters are checked, and store it only once they all passed."""
     if upload is None or isinstance(upload, str):
         raise MissingFile(f"{field} is required: send it as a multipart file")
     size = int(getattr(upload, "size", 0) or 0)
@@ -348,6 +350,13 @@ def store_video(upload, *, field: str = "video", directory: str = "videos") -> S
     if container is None:
         raise UnsupportedFormat(f"{field} is not an MP4, WebM, MOV or AVI video")
     upload.seek(0)
+    return container
+
+
+def store_video(upload, *, field: str = "video", directory: str = "videos") -> StoredVideo:
+    """Stream a video upload into MEDIA_ROOT and check it is a playable, bounded video."""
+    container = check_video_upload(upload, field=field)
+    size = int(upload.size)
     target_dir = Path(settings.MEDIA_ROOT) / directory
     target_dir.mkdir(parents=True, exist_ok=True)
     path = target_dir / f"{uuid.uuid4().hex}.{container}"
