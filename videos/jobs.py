@@ -26,8 +26,8 @@ from django.utils import timezone
 
 from faces import selectors as face_selectors
 from videos import pipeline, webhooks
+from videos.limits import video_limits
 from videos.models import VideoDetection, VideoJob
-from visionera.api.uploads import remove_file, video_limits
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,11 @@ def job_file_path(job: VideoJob) -> Path | None:
         logger.warning("Video job %s: file_path outside MEDIA_ROOT ignored", job.pk)
         return None
     return path
+
+
+def remove_file(path: Path | None) -> None:
+    if path is not None:
+        Path(path).unlink(missing_ok=True)
 
 
 def discard_video_file(*, job_id) -> None:

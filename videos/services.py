@@ -18,7 +18,6 @@ from videos import jobs, messages, webhooks
 from videos.models import VideoJob
 from videos.pipeline import FEATURES
 from vision.media import StoredVideo
-from visionera.api.uploads import remove_file
 
 Status = VideoJob.Status
 
@@ -62,7 +61,7 @@ def submit_video(
             callback_url=callback_url,
         )
     except BaseException:  # also a client gone or a worker stopped mid-request
-        remove_file(video.path)
+        jobs.remove_file(video.path)
         raise
 
 

@@ -300,22 +300,11 @@ def image_from_bytes(data: bytes, *, field: str = "image", max_bytes: int = 50_0
     return decode_image(_Buffer(data), field=field, max_bytes=max_bytes)
 
 
-def video_limits():
-    """The operator's video bounds (settings) as the framework-free pipeline's VideoLimits."""
-    from videos.pipeline import VideoLimits
-
-    return VideoLimits(
-        max_seconds=float(settings.VISIONERA_MAX_VIDEO_SECONDS),
-        max_width=settings.VISIONERA_MAX_VIDEO_WIDTH,
-        max_height=settings.VISIONERA_MAX_VIDEO_HEIGHT,
-        max_fps=settings.VISIONERA_MAX_VIDEO_FPS,
-        max_sampled_frames=settings.VISIONERA_VIDEO_MAX_SAMPLED_FRAMES,
-    )
-
-
 def _checked_video(path: Path, field: str):
     """Probe the stored file's headers (no frame decoded) and apply the video limits."""
-    # Imported here: PyAV and the pipeline are only needed by video uploads.
+    # Imported here: PyAV and the pipeline are only needed by video uploads. The same
+    # probe and limits as the worker's (videos.pipeline.analyze): one implementation.
+    from videos.limits import video_limits
     from videos.pipeline import VideoDecodeError, VideoOutOfBounds, probe
 
     try:
@@ -385,11 +374,3 @@ def store_video(upload, *, field: str = "video", directory: str = "videos") -> S
         height=info.height,
         filename=_display_name(upload),
     )
-
-
-def remove_file(path) -> None:
-    if path:
-        Path(path).unlink(missing_ok=True)
-
-
-
