@@ -79,14 +79,14 @@ def enrolled_collection(owner, *, name="people", labelled=(("obama", "faces/obam
 def analysed_video_job(owner, *, features=("faces", "vehicles", "bodies"), sample_fps=0.5,
                        collection=None):
     """The fixture clip analysed for real, in this thread (no queue, no API call)."""
-    from videos import services
-    from visionera.api.uploads import store_video
+    from videos import jobs, services
+    from videos.uploads import store_video
 
     stored = store_video(fixture_upload("video/short_hamilton_clip.mp4", "video/mp4"))
     job = services.create_job(
         owner=owner, video=stored, features=list(features), sample_fps=sample_fps,
         collection=collection,
     )
-    assert services.run_job(job_id=job.pk) == "completed"
+    assert jobs.run_job(job_id=job.pk) == "completed"
     job.refresh_from_db()
     return job

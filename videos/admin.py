@@ -9,7 +9,7 @@ class VideoJobAdmin(admin.ModelAdmin):
                     "created_at", "finished_at")
     list_filter = ("status",)
     search_fields = ("id", "owner__email", "original_filename")
-    # file_path is read-only: it names the file deleted with the job (videos.services).
+    # file_path is read-only: it names the file deleted with the job (videos.jobs.job_file_path).
     readonly_fields = ("file_path", "created_at", "enqueued_at", "started_at", "finished_at",
                        "heartbeat_at")
     raw_id_fields = ("owner", "collection")

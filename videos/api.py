@@ -7,28 +7,18 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from accounts import groups
-from faces import selectors as face_selectors
 from vehicles.engine import COLOURS
 from videos import selectors, services
-from videos.callback_urls import CallbackUrlRefused
 from videos.models import VideoDetection, VideoJob
 from videos.pipeline import FEATURES
-from visionera.api.errors import InvalidCallbackUrl
-from visionera.api.fields import CommaListField, VideoUploadField
+from videos.uploads import VideoUploadField
+from visionera.api.errors import InvalidRequest
+from visionera.api.fields import CommaListField
 from visionera.api.pagination import PageNumberPagination
 from visionera.api.serializers import BoxSerializer
-from visionera.api.uploads import megabytes, remove_file
+from visionera.api.uploads import megabytes
 from visionera.api.views import EndpointView, RequestAllowance
 from visionera.worker import embedded_worker
-
-
-class _StoredVideoField(VideoUploadField):
-    """Remembers every file it stored, so the view can delete them if the request fails."""
-
-    def to_internal_value(self, data):
-        stored = super().to_internal_value(data)
-        self.context.setdefault("stored_videos", []).append(stored)
-        return stored
 
 
 class FaceTrackSerializer(serializers.Serializer):
@@ -176,7 +166,7 @@ class VideoAnalyzeApi(_VideoView):
     upload_files = 1
 
     class InputSerializer(serializers.Serializer):
-        video = _StoredVideoField(help_text="MP4, WebM, MOV or AVI; ≤ 500 MB and ≤ 10 minutes.")
+        video = VideoUploadField(help_text="MP4, WebM, MOV or AVI; ≤ 500 MB and ≤ 10 minutes.")
         features = CommaListField(choices=FEATURES, required=False)
         sample_fps = serializers.FloatField(required=False, min_value=0.1, max_value=30, default=2)
         collection = serializers.CharField(required=False, help_text="Identify faces against it.")
@@ -188,14 +178,6 @@ class VideoAnalyzeApi(_VideoView):
                 " address only: others are 400 `invalid_callback_url`."
             ),
         )
-
-        def validate_callback_url(self, value: str) -> str:
-            # One rule (videos.callback_urls), applied again at every delivery attempt.
-            try:
-                services.check_callback_url(value)
-            except CallbackUrlRefused as exc:
-                raise InvalidCallbackUrl(str(exc)) from None
-            return value
 
     class OutputSerializer(serializers.Serializer):
         job_id = serializers.UUIDField()
@@ -215,29 +197,15 @@ class VideoAnalyzeApi(_VideoView):
         description="Queue a video for analysis; poll `status_url` or wait for the webhook.",
     )
     def post(self, request):
-        context = {"plan": self.plan, "stored_videos": []}
-        serializer = self.InputSerializer(data=request.data, context=context)
-        try:
-            serializer.is_valid(raise_exception=True)
-            data = serializer.validated_data
-            collection = None
-            if data.get("collection"):
-                collection = face_selectors.collection_get(
-                    owner=request.user, reference=data["collection"]
-                )
-            job = services.create_job(
-                owner=request.user,
-                video=data["video"],
-                features=data.get("features") or list(FEATURES),
-                sample_fps=data["sample_fps"],
-                collection=collection,
-                callback_url=data.get("callback_url", ""),
-            )
-        except BaseException:
-            # No job, no file: whatever failed after the upload was stored.
-            for stored in context["stored_videos"]:
-                remove_file(stored.path)
-            raise
+        data = self.validated(self.InputSerializer)
+        job = services.submit_video(
+            owner=request.user,
+            upload=data["video"],
+            features=data.get("features"),
+            sample_fps=data["sample_fps"],
+            collection=data.get("collection"),
+            callback_url=data.get("callback_url", ""),
+        )
         status_url = request.build_absolute_uri(reverse("video-detail", args=[job.pk]))
         return self.render(
             self.OutputSerializer,
@@ -273,12 +241,17 @@ class VideoJobDetailApi(_VideoView):
         return self.render(VideoJobSerializer, job)
 
     @extend_schema(
-        responses={204: OpenApiResponse(description="Cancelled (if running) and deleted.")},
+        responses={
+            204: OpenApiResponse(
+                description="A queued or running job is cancelled (kept, status `cancelled`;"
+                " the worker stops at its next frame); a finished one is deleted."
+            )
+        },
         operation_id="videos_destroy",
     )
     def delete(self, request, job_id):
         job = selectors.job_get(owner=request.user, job_id=job_id)
-        services.delete_job(job=job)
+        services.cancel_or_delete_job(job=job)
         return Response(status=204)
 
 
@@ -302,8 +275,6 @@ class VideoJobResultsApi(_VideoView):
         job = selectors.job_get(owner=request.user, job_id=job_id)
         kind = request.query_params.get("kind") or None
         if kind is not None and kind not in VideoDetection.Kind.values:
-            from visionera.api.errors import InvalidRequest
-
             raise InvalidRequest(f"kind must be one of {', '.join(VideoDetection.Kind.values)}")
         detections = self.paginate_queryset(selectors.detection_list(job=job, kind=kind))
         return self.render(

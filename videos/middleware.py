@@ -1,7 +1,7 @@
 """A Dramatiq middleware that runs the video-job sweeper inside every worker process.
 
 Started after a worker boots (the embedded worker of the web process and each
-`rundramatiq` process alike), it calls videos.services.requeue_stale_jobs every
+`rundramatiq` process alike), it calls videos.recovery.requeue_stale_jobs every
 VIDEO_SWEEP_INTERVAL_SECONDS, so a job whose worker died is re-sent without cron.
 Several sweepers at once are safe: each re-send is a conditional UPDATE.
 """
@@ -47,7 +47,7 @@ class VideoJobSweeper(dramatiq.Middleware):
                 delay = IDLE_RECHECK_SECONDS
                 continue
             delay = interval
-            from videos.services import purge_expired_jobs, requeue_stale_jobs
+            from videos.recovery import purge_expired_jobs, requeue_stale_jobs
 
             # Recovery and the retention purge each in their own try: a failure of one
             # (the database away for a moment) never skips the other.

@@ -8,8 +8,8 @@ class VideoJob(models.Model):
     """One uploaded video and the asynchronous analysis of it.
 
     The row is the source of truth for a job: the queue message only carries its id, so a
-    lost or duplicated message is repaired from here (videos.services.requeue_stale_jobs)
-    and a duplicate run is refused by the claim in videos.services.claim_job.
+    lost or duplicated message is repaired from here (videos.recovery.requeue_stale_jobs)
+    and a duplicate run is refused by the claim in videos.jobs.claim_job.
     """
 
     class Status(models.TextChoices):
@@ -19,6 +19,7 @@ class VideoJob(models.Model):
         FAILED = "failed"
         CANCELLED = "cancelled"
 
+    UNFINISHED_STATUSES = (Status.QUEUED, Status.PROCESSING)
     FINISHED_STATUSES = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -1,6 +1,6 @@
 """Video analysis: sample frames, run the requested engines, track and identify faces.
 
-Framework-free (no Django): the worker (videos.services.run_job), bench/video.py and the
+Framework-free (no Django): the worker (videos.jobs.run_job), bench/video.py and the
 tests call :func:`analyze` with a path, options and callbacks. Persistence, heartbeats and
 cancellation live behind the callbacks, so this module only decodes and sees.
 """
@@ -88,13 +88,6 @@ class LabelGallery:
         if not matches:
             return None
         return str(self.index.ids[matches[0].row]), rounding.score(matches[0].distance)
-
-
-# The names before issue 12 (a "Detection" in three places, a "Gallery" in two), kept only
-# so that videos/services.py keeps working until its owner switches to the new names at
-# the merge; delete them then.
-Detection = FrameFinding
-Gallery = LabelGallery
 
 
 @dataclass(frozen=True)

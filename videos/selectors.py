@@ -4,8 +4,8 @@ import uuid
 
 from django.db.models import QuerySet
 
+from videos.errors import VideoJobNotFound
 from videos.models import VideoDetection, VideoJob, WebhookDelivery
-from visionera.api.errors import NotFound
 
 
 def _as_uuid(value) -> uuid.UUID | None:
@@ -20,11 +20,12 @@ def job_list(*, owner) -> QuerySet[VideoJob]:
 
 
 def job_get(*, owner, job_id) -> VideoJob:
-    """The caller's job, or NotFound (also for a malformed id or another account's job)."""
+    """The caller's job, or VideoJobNotFound (also for a malformed id or another account's
+    job)."""
     parsed = _as_uuid(job_id)
     job = VideoJob.objects.filter(owner=owner, pk=parsed).first() if parsed else None
     if job is None:
-        raise NotFound("no such video job")
+        raise VideoJobNotFound()
     return job
 
 

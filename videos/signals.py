@@ -9,12 +9,11 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
 from videos.models import VideoJob
-from visionera.api.uploads import remove_file
 
 
 @receiver(post_delete, sender=VideoJob, dispatch_uid="videos.remove_video_file")
 def remove_video_file(sender, instance: VideoJob, **kwargs) -> None:
-    from videos.services import job_file_path  # resolved there, inside MEDIA_ROOT only
+    from videos.jobs import job_file_path, remove_file  # resolved there, in MEDIA_ROOT only
 
     path = job_file_path(instance)
     if path is None:

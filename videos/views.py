@@ -13,8 +13,8 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from videos import selectors, services
-from videos.callback_urls import CallbackUrlRefused
+from videos import selectors, webhooks
+from videos.errors import CallbackUrlNotAllowed, TooManyTestEvents
 from videos.models import VideoDetection, VideoJob
 
 JOBS_PER_PAGE = 25
@@ -170,31 +170,31 @@ def webhooks_page(request):
         if action == "reveal":
             revealed = True
         elif action == "rotate":
-            services.rotate_webhook_secret(owner=request.user)
+            webhooks.rotate_webhook_secret(owner=request.user)
             revealed = True
             messages.success(request, "A new secret is in use. The previous one keeps signing "
                              "beside it for 24 hours: update your receiver before then.")
         elif action == "test":
             test_url = request.POST.get("url", "").strip()
             try:
-                services.send_test_event(owner=request.user, url=test_url)
-            except CallbackUrlRefused as exc:
+                webhooks.send_test_event(owner=request.user, url=test_url)
+            except CallbackUrlNotAllowed as exc:
                 test_error, status = str(exc), 400
-            except services.TooManyTestEvents as exc:
+            except TooManyTestEvents as exc:
                 test_error, status = str(exc), 429
             else:
                 messages.success(request, "Test event queued; its outcome appears below.")
                 return redirect("webhooks")
         else:
             status = 400
-    secret = services.get_webhook_secret(owner=request.user)
+    secret = webhooks.get_webhook_secret(owner=request.user)
     deliveries = [
-        {"delivery": delivery, **services.public_outcome(delivery)}
+        {"delivery": delivery, **webhooks.public_outcome(delivery)}
         for delivery in selectors.webhook_delivery_list(
             owner=request.user, limit=RECENT_DELIVERIES
         )
     ]
-    previous_live = len(services.signing_secrets(secret)) > 1
+    previous_live = len(webhooks.signing_secrets(secret)) > 1
     response = render(
         request,
         "videos/webhooks.html",

@@ -20,7 +20,6 @@ import ipaddress
 import os
 import time
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F
 from django.http import HttpResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -31,12 +30,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-VIDEO_DURATION_BUCKETS = (
-    5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0, 10800.0
-)
 WEBHOOK_OUTCOMES = ("delivered", "failed", "skipped")
 
 REQUESTS = Counter(
@@ -120,50 +115,17 @@ class RequestMetricsMiddleware:
 _METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 
-# --- the video queue, from the database ----------------------------------------------------
+# --- collectors that read the database, registered by their apps -----------------------
+
+# An app's collector (e.g. videos.metrics.VideoJobsCollector) is added from its
+# AppConfig.ready(), so this module never imports an app: the apps import it.
+_database_collectors: list = []
 
 
-class VideoJobsCollector:
-    """Jobs per status (queued = the queue's depth) and run times of finished jobs."""
-
-    def collect(self):
-        from videos.models import VideoJob
-
-        statuses = GaugeMetricFamily(
-            "visionera_video_jobs", "Video jobs by status (queued is the queue depth).",
-            labels=["status"],
-        )
-        counts = dict(
-            VideoJob.objects.values_list("status").annotate(n=Count("pk")).values_list(
-                "status", "n"
-            )
-        )
-        for status in VideoJob.Status.values:
-            statuses.add_metric([status], counts.get(status, 0))
-        yield statuses
-
-        durations = HistogramMetricFamily(
-            "visionera_video_job_duration_seconds",
-            "Start-to-finish time of finished video jobs still retained, by final status.",
-            labels=["status"],
-        )
-        for status in (VideoJob.Status.COMPLETED, VideoJob.Status.FAILED):
-            seconds = [
-                run.total_seconds()
-                for run in VideoJob.objects.filter(
-                    status=status, started_at__isnull=False, finished_at__isnull=False
-                )
-                .annotate(run=ExpressionWrapper(F("finished_at") - F("started_at"),
-                                                output_field=DurationField()))
-                .values_list("run", flat=True)
-            ]
-            buckets = [
-                (str(bound), sum(1 for value in seconds if value <= bound))
-                for bound in VIDEO_DURATION_BUCKETS
-            ]
-            buckets.append(("+Inf", len(seconds)))
-            durations.add_metric([status], buckets, sum(seconds))
-        yield durations
+def register_database_collector(collector) -> None:
+    """Add a collector read at every scrape (once per collector type)."""
+    if not any(type(known) is type(collector) for known in _database_collectors):
+        _database_collectors.append(collector)
 
 
 def registry() -> CollectorRegistry:
@@ -174,7 +136,8 @@ def registry() -> CollectorRegistry:
     else:
         combined = CollectorRegistry()
         combined.register(_ProcessMetrics())
-    combined.register(VideoJobsCollector())
+    for collector in _database_collectors:
+        combined.register(collector)
     return combined
 
 

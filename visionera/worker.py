@@ -5,7 +5,7 @@ run them anywhere. Without it, django_dramatiq installs dramatiq's StubBroker an
 module starts a dramatiq Worker inside the serving process on first use, so `make run`
 runs jobs with no other service. Jobs are always written to the database before their
 message is sent (on commit), so a lost in-memory message is recovered by re-queueing from
-the database (see videos.services.requeue_stale_jobs).
+the database (see videos.recovery.requeue_stale_jobs).
 
 Webhook deliveries have their own queue (WEBHOOK_QUEUE) and, in the embedded case, their
 own Worker with its own threads: a receiver that answers slowly holds a delivery thread
@@ -16,6 +16,7 @@ deliveries their own process.)
 
 import logging
 import threading
+from dataclasses import dataclass
 
 import dramatiq
 from django.conf import settings
@@ -75,18 +76,45 @@ def stop_embedded_worker() -> None:
         _worker = _webhook_worker = None
 
 
-def send_on_commit(actor, *args, **kwargs) -> None:
-    """Send a message once the surrounding transaction has committed (never before).
+@dataclass(frozen=True)
+class NamedActor:
+    """An actor addressed by its name and queue instead of its function object.
+
+    For code that the actor's own module imports (videos.tasks calls videos.webhooks, which
+    queues the next delivery): importing the actor back would be an import cycle. Sends the
+    same message Actor.send_with_options does; the worker finds the actor by name.
+    """
+
+    actor_name: str
+    queue_name: str
+
+    def send_with_options(self, *, args: tuple = (), delay: int | None = None):
+        message = dramatiq.Message(
+            queue_name=self.queue_name, actor_name=self.actor_name,
+            args=tuple(args), kwargs={}, options={},
+        )
+        return dramatiq.get_broker().enqueue(message, delay=delay)
+
+    def send(self, *args):
+        return self.send_with_options(args=args)
+
+
+def send_on_commit(actor, *args, delay_seconds: float = 0) -> None:
+    """Send a message once the surrounding transaction has committed (never before),
+    ``delay_seconds`` later if given.
 
     A broker that is down at that moment is logged, not raised: the work is already in the
-    database, and its owner's sweeper re-sends it (videos.services.requeue_stale_jobs), so
+    database, and its owner's sweeper re-sends it (videos.recovery.requeue_stale_jobs), so
     the client keeps its answer instead of a 500 after its data was saved.
     """
 
     def send():
         try:
             embedded_worker()
-            actor.send(*args, **kwargs)
+            if delay_seconds > 0:
+                actor.send_with_options(args=args, delay=int(delay_seconds * 1000))
+            else:
+                actor.send(*args)
         except Exception:  # noqa: BLE001 - any broker failure; the work waits in the database
             logger.exception("Could not send %s%r; it stays queued in the database", actor, args)
 

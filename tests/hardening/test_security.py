@@ -384,8 +384,8 @@ def test_deleting_an_account_deletes_its_kept_enrolment_photos(
 def test_a_job_file_path_outside_media_root_is_never_deleted(
     make_client, media_root, tmp_path, hostile, django_capture_on_commit_callbacks
 ):
+    from videos.jobs import discard_video_file, job_file_path
     from videos.models import VideoJob
-    from videos.services import discard_video_file, job_file_path
 
     victim = tmp_path / "victim.txt"  # beside MEDIA_ROOT (tmp_path/media), not inside it
     victim.write_text("not yours")
@@ -405,8 +405,8 @@ def test_a_job_file_path_outside_media_root_is_never_deleted(
 
 def test_a_job_file_path_inside_media_root_is_resolved_there(make_client, media_root,
                                                              django_capture_on_commit_callbacks):
+    from videos.jobs import job_file_path
     from videos.models import VideoJob
-    from videos.services import job_file_path
 
     video = Path(media_root) / "videos" / "clip.mp4"
     video.parent.mkdir(parents=True, exist_ok=True)

@@ -260,7 +260,7 @@ def signature_ok(request: dict, secret: str) -> bool:
 
 
 def account_secret(user) -> str:
-    from videos.services import get_webhook_secret
+    from videos.webhooks import get_webhook_secret
 
     return get_webhook_secret(owner=user).secret
 
@@ -269,7 +269,7 @@ def deliver_now(*, job=None, delivery=None) -> "WebhookDelivery":  # noqa: F821
     """Run a delivery's attempts in this thread, as the webhooks actor would."""
     from django.utils import timezone
 
-    from videos import services
+    from videos import webhooks
     from videos.models import WebhookDelivery
 
     delivery = delivery or WebhookDelivery.objects.get(job=job)
@@ -278,7 +278,7 @@ def deliver_now(*, job=None, delivery=None) -> "WebhookDelivery":  # noqa: F821
         WebhookDelivery.objects.filter(pk=delivery.pk, status="pending").update(
             due_at=timezone.now()
         )
-        services.attempt_delivery(delivery_id=delivery.pk)
+        webhooks.attempt_delivery(delivery_id=delivery.pk)
         delivery.refresh_from_db()
         if delivery.status in ("delivered", "failed"):
             return delivery
@@ -380,10 +380,10 @@ def deliveries_stay_on_loopback(monkeypatch):
     loopback is stopped and fails the test (the rule should have refused it long before)."""
     import ipaddress
 
-    from videos import webhooks
+    from videos import webhook_http
 
     outside = []
-    real_connect = webhooks._connect
+    real_connect = webhook_http._connect
 
     def loopback_only(address, port, deadline):
         if not ipaddress.ip_address(address).is_loopback:
@@ -391,6 +391,27 @@ def deliveries_stay_on_loopback(monkeypatch):
             raise ConnectionRefusedError("tests deliver to loopback only")
         return real_connect(address, port, deadline)
 
-    monkeypatch.setattr(webhooks, "_connect", loopback_only)
+    monkeypatch.setattr(webhook_http, "_connect", loopback_only)
     yield
     assert outside == [], f"a delivery tried to reach {outside}"
+
+
+class ActorStandIn:
+    """Stands in for an actor of videos.messages, e.g. monkeypatch.setattr(messages,
+    "DELIVER_WEBHOOK", ActorStandIn(messages.DELIVER_WEBHOOK)): messages still leave on
+    commit through send_on_commit, but their args are recorded, and handed to ``handle``
+    if given, instead of queued. Keeps the actor's name and queue (videos.tasks reads them
+    when it is first imported)."""
+
+    def __init__(self, actor, handle=None):
+        self.actor_name, self.queue_name = actor.actor_name, actor.queue_name
+        self.sent = []
+        self.handle = handle
+
+    def send(self, *args):
+        self.send_with_options(args=args)
+
+    def send_with_options(self, *, args=(), **options):
+        self.sent.append(tuple(args))
+        if self.handle is not None:
+            self.handle(*args)

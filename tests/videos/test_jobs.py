@@ -9,6 +9,7 @@ from django.db import OperationalError, connection
 from django.utils import timezone
 
 from tests.videos.conftest import (
+    ActorStandIn,
     account_secret,
     deliver_now,
     needs_embedded,
@@ -16,7 +17,7 @@ from tests.videos.conftest import (
     wait_for,
     write_video,
 )
-from videos import pipeline, services
+from videos import jobs, messages, pipeline, recovery, webhooks
 from videos.models import VideoDetection, VideoJob, WebhookDelivery
 
 BOX = {"x": 0, "y": 0, "width": 1, "height": 1}
@@ -58,7 +59,7 @@ class ExplodingEngine:
 
 def test_a_job_runs_to_completion_with_a_summary(make_job):
     job = make_job(frames=30, sample_fps=2.0)
-    assert services.run_job(job_id=job.pk) == "completed"
+    assert jobs.run_job(job_id=job.pk) == "completed"
     job.refresh_from_db()
     assert job.status == "completed" and job.progress == 100 and job.attempts == 1
     assert job.started_at <= job.finished_at and job.heartbeat_at is not None
@@ -70,15 +71,15 @@ def test_a_job_runs_to_completion_with_a_summary(make_job):
 
 def test_a_finished_job_is_never_run_again(make_job):
     job = make_job()
-    services.run_job(job_id=job.pk)
-    assert services.run_job(job_id=job.pk) == "skipped"
+    jobs.run_job(job_id=job.pk)
+    assert jobs.run_job(job_id=job.pk) == "skipped"
     job.refresh_from_db()
     assert job.attempts == 1
 
 
 def test_a_job_running_elsewhere_with_a_live_heartbeat_is_not_run_twice(make_job):
     job = make_job(status="processing", attempts=1, heartbeat_at=timezone.now())
-    assert services.run_job(job_id=job.pk) == "skipped"
+    assert jobs.run_job(job_id=job.pk) == "skipped"
     job.refresh_from_db()
     assert job.status == "processing" and job.attempts == 1
 
@@ -87,7 +88,7 @@ def test_a_rerun_after_a_dead_worker_replaces_its_partial_detections(make_job):
     stale = timezone.now() - timedelta(hours=1)
     job = make_job(status="processing", attempts=1, progress=40, heartbeat_at=stale)
     VideoDetection.objects.create(job=job, timestamp_ms=99_999, kind="face", box=BOX)
-    assert services.run_job(job_id=job.pk) == "completed"
+    assert jobs.run_job(job_id=job.pk) == "completed"
     job.refresh_from_db()
     assert job.status == "completed" and job.attempts == 2 and job.progress == 100
     assert not VideoDetection.objects.filter(job=job, timestamp_ms=99_999).exists()
@@ -98,7 +99,7 @@ def test_an_engine_error_fails_the_job_with_a_short_message(make_job, monkeypatc
         pipeline, "get_face_engine", lambda: ExplodingEngine(RuntimeError("model exploded"))
     )
     job = make_job()
-    assert services.run_job(job_id=job.pk) == "failed"
+    assert jobs.run_job(job_id=job.pk) == "failed"
     job.refresh_from_db()
     assert job.status == "failed" and job.finished_at is not None
     assert job.error == "analysis failed: RuntimeError: model exploded"
@@ -111,7 +112,7 @@ def test_a_missing_engine_fails_the_job_and_says_which(make_job, monkeypatch):
 
     monkeypatch.setattr(pipeline, "_vehicle_detector", unavailable)
     job = make_job(features=["faces", "vehicles"])
-    services.run_job(job_id=job.pk)
+    jobs.run_job(job_id=job.pk)
     job.refresh_from_db()
     assert job.status == "failed"
     assert job.error == "vehicle detection is not available on this server"
@@ -125,11 +126,11 @@ def test_a_transient_error_is_retried_then_fails_after_the_last_attempt(
         pipeline, "get_face_engine", lambda: ExplodingEngine(OperationalError("db went away"))
     )
     job = make_job()
-    with pytest.raises(services.RetryLater):
-        services.run_job(job_id=job.pk)
+    with pytest.raises(jobs.RetryLater):
+        jobs.run_job(job_id=job.pk)
     job.refresh_from_db()
     assert job.status == "queued" and job.attempts == 1 and "retrying" in job.error
-    assert services.run_job(job_id=job.pk) == "failed"
+    assert jobs.run_job(job_id=job.pk) == "failed"
     job.refresh_from_db()
     assert job.status == "failed" and job.attempts == 2
     assert job.error == "failed after 2 attempts: OperationalError: db went away"
@@ -138,16 +139,16 @@ def test_a_transient_error_is_retried_then_fails_after_the_last_attempt(
 def test_the_actor_asks_dramatiq_to_retry_only_transient_errors():
     from videos.tasks import _should_retry
 
-    assert _should_retry(0, services.RetryLater("db"))
+    assert _should_retry(0, jobs.RetryLater("db"))
     assert not _should_retry(0, RuntimeError("bug"))
-    assert not _should_retry(99, services.RetryLater("db"))
+    assert not _should_retry(99, jobs.RetryLater("db"))
 
 
 def test_a_missing_file_is_retried_then_reported(make_job, media_root, settings):
     settings.VIDEO_JOB_MAX_ATTEMPTS = 1
     job = make_job()
     (media_root / job.file_path).unlink()
-    services.run_job(job_id=job.pk)
+    jobs.run_job(job_id=job.pk)
     job.refresh_from_db()
     assert job.status == "failed" and "missing from MEDIA_ROOT" in job.error
 
@@ -156,11 +157,12 @@ class TestSweeper:
     @pytest.fixture
     def sent(self, monkeypatch, settings):
         settings.VIDEO_SWEEP_INTERVAL_SECONDS = 0  # no background sweep racing these tests
-        messages = []
+        sent = []
         monkeypatch.setattr(
-            services, "send_on_commit", lambda actor, *args: messages.append((actor, args))
+            messages, "send_on_commit",
+            lambda actor, *args, **options: sent.append((actor, args)),
         )
-        return messages
+        return sent
 
     def test_stale_processing_and_lost_queued_jobs_are_resent(self, make_job, sent):
         long_ago = timezone.now() - timedelta(hours=2)
@@ -172,12 +174,12 @@ class TestSweeper:
         fresh = make_job(status="queued", enqueued_at=timezone.now())
         done = make_job(status="completed", enqueued_at=long_ago, heartbeat_at=long_ago)
 
-        requeued = services.requeue_stale_jobs()
+        requeued = recovery.requeue_stale_jobs()
         assert set(requeued) == {dead.pk, lost.pk}
         assert sorted(args[0] for _, args in sent) == sorted([str(dead.pk), str(lost.pk)])
         assert sent[0][0].actor_name == "analyze_video"
         # A second sweep right away sends nothing more (enqueued_at moved on).
-        assert services.requeue_stale_jobs() == []
+        assert recovery.requeue_stale_jobs() == []
         for job in (alive, fresh, done):
             job.refresh_from_db()
         assert alive.status == "processing" and fresh.status == "queued"
@@ -189,7 +191,7 @@ class TestSweeper:
         long_ago = timezone.now() - timedelta(hours=2)
         job = make_job(status="processing", attempts=3, heartbeat_at=long_ago,
                        enqueued_at=long_ago)
-        assert services.requeue_stale_jobs() == []
+        assert recovery.requeue_stale_jobs() == []
         job.refresh_from_db()
         assert job.status == "failed" and "stopped responding 3 times" in job.error
         assert sent == []
@@ -198,10 +200,10 @@ class TestSweeper:
         long_ago = timezone.now() - timedelta(hours=2)
         job = make_job(status="processing", attempts=1, progress=30, heartbeat_at=long_ago,
                        enqueued_at=long_ago)
-        services.requeue_stale_jobs()
+        recovery.requeue_stale_jobs()
         (_, (job_id,)), = sent
         assert job_id == str(job.pk)
-        assert services.run_job(job_id=job_id) == "completed"
+        assert jobs.run_job(job_id=job_id) == "completed"
 
     def test_a_webhook_its_worker_never_recorded_is_queued_once(
         self, make_job, sent, webhook_receiver
@@ -212,11 +214,14 @@ class TestSweeper:
                        callback_url=webhook_receiver.url)
         recent = make_job(status="completed", heartbeat_at=timezone.now(),
                           callback_url=webhook_receiver.url)
-        assert services.requeue_stale_jobs() == []
+        assert recovery.requeue_stale_jobs() == []
         assert list(WebhookDelivery.objects.values_list("job_id", flat=True)) == [job.pk]
-        assert [args for actor, args in sent] == [], "queued on commit, not before"
-        services.requeue_stale_jobs()
-        assert WebhookDelivery.objects.count() == 1
+        delivery = WebhookDelivery.objects.get()
+        assert [(actor.actor_name, args) for actor, args in sent] == [
+            ("deliver_webhook", (str(delivery.pk),))
+        ]
+        recovery.requeue_stale_jobs()
+        assert WebhookDelivery.objects.count() == 1 and len(sent) == 1
         delivery = deliver_now(job=job)
         assert delivery.status == "delivered"
         assert [request_job_id(r) for r in webhook_receiver.requests] == [str(job.pk)]
@@ -228,11 +233,9 @@ class TestSweeper:
     def test_a_delivery_whose_message_or_worker_was_lost_is_sent_again(
         self, make_job, status, webhook_receiver, django_capture_on_commit_callbacks, monkeypatch
     ):
-        from videos.tasks import deliver_webhook
-
-        sent = []
-        monkeypatch.setattr(deliver_webhook, "send_with_options",
-                            lambda args, **options: sent.append(args))
+        stand_in = ActorStandIn(messages.DELIVER_WEBHOOK)
+        monkeypatch.setattr(messages, "DELIVER_WEBHOOK", stand_in)
+        sent = stand_in.sent
         long_ago = timezone.now() - timedelta(hours=2)
         job = make_job(status="completed", summary={}, heartbeat_at=long_ago,
                        callback_url=webhook_receiver.url)
@@ -241,23 +244,21 @@ class TestSweeper:
             payload={"type": "video.completed"}, status=status, attempts=1, due_at=long_ago,
         )
         with django_capture_on_commit_callbacks(execute=True):
-            services.requeue_stale_jobs()
+            recovery.requeue_stale_jobs()
         assert sent == [(str(delivery.pk),)]
         delivery.refresh_from_db()
         assert delivery.status == "pending" and delivery.attempts == 1
         with django_capture_on_commit_callbacks(execute=True):
-            services.requeue_stale_jobs()  # due_at moved on: not sent twice
+            recovery.requeue_stale_jobs()  # due_at moved on: not sent twice
         assert len(sent) == 1
 
     def test_an_attempt_still_within_its_deadline_is_not_taken_for_a_dead_worker(
         self, make_job, settings, monkeypatch, django_capture_on_commit_callbacks
     ):
-        from videos.tasks import deliver_webhook
-
         settings.VIDEO_WEBHOOK_TIMEOUT_SECONDS = 10
-        resent = []
-        monkeypatch.setattr(deliver_webhook, "send_with_options",
-                            lambda args, **options: resent.append(args))
+        stand_in = ActorStandIn(messages.DELIVER_WEBHOOK)
+        monkeypatch.setattr(messages, "DELIVER_WEBHOOK", stand_in)
+        resent = stand_in.sent
         job = make_job(status="completed", summary={}, callback_url="http://127.0.0.1:9/")
         delivery = WebhookDelivery.objects.create(
             owner=job.owner, job=job, event="video.completed", url=job.callback_url,
@@ -265,7 +266,7 @@ class TestSweeper:
             due_at=timezone.now() - timedelta(seconds=20),  # claimed 20 s ago
         )
         with django_capture_on_commit_callbacks(execute=True):
-            services.requeue_stale_jobs(stale_after_seconds=4)
+            recovery.requeue_stale_jobs(stale_after_seconds=4)
         delivery.refresh_from_db()
         assert delivery.status == "delivering" and resent == []
 
@@ -289,7 +290,7 @@ def test_a_stale_job_is_resumed_by_the_embedded_worker(make_job, settings):
     long_ago = timezone.now() - timedelta(hours=2)
     job = make_job(status="processing", attempts=1, progress=30, heartbeat_at=long_ago,
                    enqueued_at=long_ago)
-    assert services.requeue_stale_jobs() == [job.pk]
+    assert recovery.requeue_stale_jobs() == [job.pk]
 
     def finished():
         job.refresh_from_db()
@@ -308,7 +309,7 @@ def test_delete_cancels_a_running_job_between_frames(make_job, pro_client, setti
     outcome = []
     def run():
         try:
-            outcome.append(services.run_job(job_id=job.pk))
+            outcome.append(jobs.run_job(job_id=job.pk))
         finally:
             connection.close()  # the thread's own connection; the test database is dropped later
 
@@ -321,17 +322,20 @@ def test_delete_cancels_a_running_job_between_frames(make_job, pro_client, setti
         )
         response = pro_client.delete(f"/api/videos/{job.pk}")
         assert response.status_code == 204
+        written = VideoDetection.objects.filter(job_id=job.pk).count()
     finally:
         runner.join(timeout=30)
     assert outcome == ["cancelled"]
-    assert not VideoJob.objects.filter(pk=job.pk).exists()
-    assert not VideoDetection.objects.filter(job_id=job.pk).exists()
+    assert VideoDetection.objects.filter(job_id=job.pk).count() == written
+    job.refresh_from_db()
+    assert job.status == VideoJob.Status.CANCELLED and job.progress < 100
+    assert job.summary is None
     assert not path.exists()
 
 
 def test_a_finished_job_posts_a_signed_webhook(make_job, webhook_receiver, pro_client):
     job = make_job(callback_url=webhook_receiver.url)
-    services.run_job(job_id=job.pk)
+    jobs.run_job(job_id=job.pk)
     assert webhook_receiver.requests == [], "the analysis worker never waits for a receiver"
     delivery = deliver_now(job=job)
     assert delivery.status == "delivered" and delivery.attempts == 1
@@ -358,7 +362,7 @@ def test_a_failed_job_posts_a_failure_webhook(
 ):
     monkeypatch.setattr(pipeline, "get_face_engine", lambda: ExplodingEngine(RuntimeError("x")))
     job = make_job(callback_url=webhook_receiver.url)
-    services.run_job(job_id=job.pk)
+    jobs.run_job(job_id=job.pk)
     deliver_now(job=job)
     payload = webhook_receiver.json()
     assert payload["type"] == "video.failed"
@@ -373,15 +377,15 @@ def test_an_unreachable_receiver_is_retried_with_backoff_and_recorded(
     settings.VIDEO_WEBHOOK_BACKOFF_SECONDS = 2
     webhook_receiver.status = 503
     job = make_job(callback_url=webhook_receiver.url)
-    services.run_job(job_id=job.pk)
+    jobs.run_job(job_id=job.pk)
     delivery = WebhookDelivery.objects.get(job=job)
     before = timezone.now()
-    assert services.attempt_delivery(delivery_id=delivery.pk) == "pending"
+    assert webhooks.attempt_delivery(delivery_id=delivery.pk) == "pending"
     delivery.refresh_from_db()
     # The next attempt is due after the backoff (2 s, then 4 s), not at once.
     assert delivery.due_at - before >= timedelta(seconds=2)
     # A duplicate message (a sweeper re-send) arriving early does not skip the backoff.
-    assert services.attempt_delivery(delivery_id=delivery.pk) == "skipped"
+    assert webhooks.attempt_delivery(delivery_id=delivery.pk) == "skipped"
     assert len(webhook_receiver.requests) == 1
     delivery = deliver_now(delivery=delivery)
     assert len(webhook_receiver.requests) == 3
@@ -396,20 +400,20 @@ def test_an_unreachable_receiver_is_retried_with_backoff_and_recorded(
 class TestRetention:
     def test_the_upload_is_deleted_once_the_job_completes(self, make_job, media_root):
         job = make_job()
-        services.run_job(job_id=job.pk)
+        jobs.run_job(job_id=job.pk)
         job.refresh_from_db()
         assert job.status == "completed" and job.summary["frames_analysed"] > 0
         assert not (media_root / job.file_path).exists()
 
     def test_the_upload_is_deleted_when_the_job_fails_for_good(self, make_job, media_root):
         job = make_job()
-        assert services.fail_job(job_id=job.pk, message="gave up")
+        assert jobs.fail_job(job_id=job.pk, message="gave up")
         assert not (media_root / job.file_path).exists()
 
     def test_keep_videos_keeps_the_upload(self, make_job, media_root, settings):
         settings.VIDEO_KEEP_FILES = True
         job = make_job()
-        services.run_job(job_id=job.pk)
+        jobs.run_job(job_id=job.pk)
         assert (media_root / job.file_path).exists()
 
     def test_expired_jobs_are_purged_with_their_results_and_files(
@@ -418,14 +422,14 @@ class TestRetention:
         settings.VIDEO_KEEP_FILES = True
         old, recent, running = make_job(), make_job(), make_job()
         for job in (old, recent):
-            services.run_job(job_id=job.pk)
+            jobs.run_job(job_id=job.pk)
         VideoJob.objects.filter(pk=old.pk).update(
             finished_at=timezone.now() - timedelta(days=31)
         )
         VideoJob.objects.filter(pk=running.pk).update(status="processing")
         with django_capture_on_commit_callbacks(execute=True):
-            assert services.purge_expired_jobs(older_than_days=30) == 1
+            assert recovery.purge_expired_jobs(older_than_days=30) == 1
         assert not VideoJob.objects.filter(pk=old.pk).exists()
         assert not (media_root / old.file_path).exists()
         assert VideoJob.objects.filter(pk__in=[recent.pk, running.pk]).count() == 2
-        assert services.purge_expired_jobs(older_than_days=0) == 0
+        assert recovery.purge_expired_jobs(older_than_days=0) == 0

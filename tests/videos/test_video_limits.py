@@ -17,7 +17,7 @@ from tests.conftest import PROJECT_ROOT
 from tests.hardening.test_memory_bounds import PEAK_RSS
 from tests.helpers import upload
 from tests.videos.conftest import media_files, write_video
-from videos import pipeline, services
+from videos import jobs, pipeline
 from videos.models import VideoJob
 from videos.pipeline import VideoInfo, VideoLimits
 
@@ -161,7 +161,7 @@ def test_a_mkv_whose_header_says_1_s_is_accepted_but_cut_at_the_limit(
     assert response.status_code == 202, response.content[:300]
     job = VideoJob.objects.get(pk=response.json()["job_id"])
     # Inside the test's transaction nothing was sent to a worker: run the job's body here.
-    assert services.run_job(job_id=job.pk) == "completed"
+    assert jobs.run_job(job_id=job.pk) == "completed"
     job.refresh_from_db()
     assert job.status == "completed", job.error
     summary = job.summary

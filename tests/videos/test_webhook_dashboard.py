@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 
 from tests.videos.conftest import account_secret, deliver_now, signature_ok
-from videos import services
+from videos import webhooks
 from videos.models import WebhookDelivery
 
 URL = "/dashboard/webhooks/"
@@ -55,8 +55,8 @@ def test_rotate_shows_the_new_secret_and_keeps_the_old_one_signing(signed_in):
     body = response.content.decode()
     assert new in body and old not in body
     assert "previous secret still signs" in body
-    row = services.get_webhook_secret(owner=signed_in.user)
-    assert services.signing_secrets(row) == [new, old]
+    row = webhooks.get_webhook_secret(owner=signed_in.user)
+    assert webhooks.signing_secrets(row) == [new, old]
 
 
 def test_the_test_event_refuses_internal_addresses_with_the_same_rule(signed_in):
@@ -88,11 +88,11 @@ def test_failed_deliveries_are_listed_without_network_details(signed_in, setting
     closed = socket.create_server(("127.0.0.1", 0))
     port = closed.getsockname()[1]
     closed.close()
-    delivery = services.send_test_event(owner=signed_in.user, url=f"http://127.0.0.1:{port}/")
+    delivery = webhooks.send_test_event(owner=signed_in.user, url=f"http://127.0.0.1:{port}/")
     delivery = deliver_now(delivery=delivery)
     assert delivery.status == "failed" and "Connection refused" in delivery.error
     other = make_client("pro").user
-    services.send_test_event(owner=other, url="http://127.0.0.1:9/theirs")
+    webhooks.send_test_event(owner=other, url="http://127.0.0.1:9/theirs")
     page = signed_in.get(URL).content.decode()
     assert "failed" in page
     assert "refused" not in page.lower() and "Errno" not in page
@@ -101,9 +101,9 @@ def test_failed_deliveries_are_listed_without_network_details(signed_in, setting
 
 def test_test_events_are_limited_per_minute(signed_in, webhook_receiver):
     form = {"action": "test", "url": webhook_receiver.url}
-    for _ in range(services.TEST_EVENTS_PER_MINUTE):
+    for _ in range(webhooks.TEST_EVENTS_PER_MINUTE):
         assert signed_in.post(URL, form).status_code == 302
     response = signed_in.post(URL, {"action": "test", "url": webhook_receiver.url})
     assert response.status_code == 429
     assert "at most 10 test events a minute" in response.content.decode()
-    assert WebhookDelivery.objects.count() == services.TEST_EVENTS_PER_MINUTE
+    assert WebhookDelivery.objects.count() == webhooks.TEST_EVENTS_PER_MINUTE

@@ -17,7 +17,7 @@ import pytest
 from django.utils import timezone
 
 from tests.videos.conftest import WebhookReceiver, deliver_now, read_request, write_video
-from videos import callback_urls, services, webhooks
+from videos import callback_urls, jobs, webhook_http, webhooks
 from videos.callback_urls import CheckedUrl
 from videos.models import VideoJob, WebhookDelivery
 
@@ -48,14 +48,14 @@ def analysed_job(pro_client, media_root):
             features=["faces"], sample_fps=2.0, callback_url=callback_url,
             enqueued_at=timezone.now(),
         )
-        assert services.run_job(job_id=job.pk) == "completed"
+        assert jobs.run_job(job_id=job.pk) == "completed"
         return job
 
     return make
 
 
 def delivered_job(job):
-    services.notify(job_id=job.pk)
+    webhooks.notify(job_id=job.pk)
     return deliver_now(job=job)
 
 
@@ -98,7 +98,7 @@ def test_a_trickling_receiver_hits_the_overall_deadline():
             server.url(), allowed=callback_urls.AllowList.parse("127.0.0.1/32")
         )
         started = time.monotonic()
-        attempt = webhooks.post_once(
+        attempt = webhook_http.post_once(
             checked, body="{}", headers={}, deadline_seconds=2.5, max_response_bytes=16384
         )
         elapsed = time.monotonic() - started
@@ -149,7 +149,7 @@ def test_dns_rebinding_is_caught_at_delivery(pro_client, webhook_receiver, finis
     monkeypatch.setattr(callback_urls, "system_resolver", lambda host, port: next(answers))
     port = webhook_receiver.server.server_address[1]
     url = f"http://rebind.example.com:{port}/hook"
-    services.check_callback_url(url)  # the submit-time check passes
+    webhooks.check_callback_url(url)  # the submit-time check passes
     delivery = delivered_job(finished_job(url))
     assert delivery.status == "failed"
     assert delivery.error.startswith("refused at delivery: callback_url's host must resolve")
@@ -209,10 +209,10 @@ def test_https_sends_sni_and_verifies_the_certificate_for_the_url_host(tmp_path)
     checked = CheckedUrl(url=f"https://hooks.example.com:{port}/in", scheme="https",
                          host="hooks.example.com", port=port, target="/in",
                          addresses=("127.0.0.1",))
-    attempt = webhooks.post_once(checked, body="{}", headers={}, deadline_seconds=10,
+    attempt = webhook_http.post_once(checked, body="{}", headers={}, deadline_seconds=10,
                                  max_response_bytes=4096, ssl_context=client_context)
     thread.join(timeout=10)
-    assert attempt == webhooks.Attempt(True, 204)
+    assert attempt == webhook_http.Attempt(True, 204)
     assert seen["sni"] == "hooks.example.com"
     assert f"Host: hooks.example.com:{port}".encode() in seen["request"]
 
@@ -229,7 +229,7 @@ def test_https_sends_sni_and_verifies_the_certificate_for_the_url_host(tmp_path)
     wrong = CheckedUrl(url=f"https://other.example.com:{port}/in", scheme="https",
                        host="other.example.com", port=port, target="/in",
                        addresses=("127.0.0.1",))
-    attempt = webhooks.post_once(wrong, body="{}", headers={}, deadline_seconds=10,
+    attempt = webhook_http.post_once(wrong, body="{}", headers={}, deadline_seconds=10,
                                  max_response_bytes=4096, ssl_context=client_context)
     thread.join(timeout=10)
     listener.close()

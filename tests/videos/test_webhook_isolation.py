@@ -9,12 +9,13 @@ from django.utils import timezone
 
 from tests.helpers import upload
 from tests.videos.conftest import (
+    ActorStandIn,
     needs_broker,
     needs_embedded,
     read_request,
     wait_for,
 )
-from videos import services
+from videos import messages, recovery, webhooks
 from videos.models import VideoJob, WebhookDelivery
 
 
@@ -120,15 +121,13 @@ def test_a_garbage_receiver_and_a_bad_job_never_stop_the_sweeper_or_the_purge(
     pro_client, raw_server, webhook_receiver, monkeypatch, settings,
     django_capture_on_commit_callbacks,
 ):
-    from videos.tasks import deliver_webhook
-
     settings.VIDEO_SWEEP_INTERVAL_SECONDS = 0
     settings.VIDEO_WEBHOOK_ATTEMPTS = 1
     # The webhooks actor, run inline when the sweeper queues a delivery.
-    monkeypatch.setattr(
-        deliver_webhook, "send_with_options",
-        lambda args, **options: services.attempt_delivery(delivery_id=args[0]),
-    )
+    monkeypatch.setattr(messages, "DELIVER_WEBHOOK", ActorStandIn(
+        messages.DELIVER_WEBHOOK,
+        lambda delivery_id: webhooks.attempt_delivery(delivery_id=delivery_id)
+    ))
     long_ago = timezone.now() - timedelta(hours=2)
 
     def finished(callback_url="", finished_at=long_ago):
@@ -145,22 +144,22 @@ def test_a_garbage_receiver_and_a_bad_job_never_stop_the_sweeper_or_the_purge(
     lost = VideoJob.objects.create(owner=pro_client.user, file_path="videos/l.mp4",
                                    status="queued", enqueued_at=long_ago)
 
-    real_job_event = services.job_event
+    real_job_event = webhooks.job_event
 
     def explode_for_broken(job):
         if job.pk == broken.pk:
             raise RuntimeError("a job the sweeper cannot handle")
         return real_job_event(job)
 
-    monkeypatch.setattr(services, "job_event", explode_for_broken)
-    sent = []
-    monkeypatch.setattr(services, "_queue_analysis", lambda job_id: sent.append(job_id))
+    monkeypatch.setattr(webhooks, "job_event", explode_for_broken)
+    analysis = ActorStandIn(messages.ANALYZE_VIDEO)
+    monkeypatch.setattr(messages, "ANALYZE_VIDEO", analysis)
 
     with django_capture_on_commit_callbacks(execute=True):
-        requeued = services.requeue_stale_jobs()
-        purged = services.purge_expired_jobs()
+        requeued = recovery.requeue_stale_jobs()
+        purged = recovery.purge_expired_jobs()
 
-    assert requeued == [lost.pk] and sent == [lost.pk]
+    assert requeued == [lost.pk] and analysis.sent == [(str(lost.pk),)]
     assert WebhookDelivery.objects.get(job=garbage).status == "failed"
     assert WebhookDelivery.objects.get(job=garbage).error.startswith("BadStatusLine")
     assert not WebhookDelivery.objects.filter(job=broken).exists()

@@ -13,7 +13,7 @@ from django.utils import timezone
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from tests.videos.conftest import account_secret, deliver_now, signature_ok
-from videos import services, webhooks
+from videos import webhook_http, webhooks
 from videos.models import VideoJob, WebhookDelivery, WebhookSecret
 
 
@@ -28,7 +28,7 @@ def delivered(pro_client, webhook_receiver):
             summary={"frames_analysed": 3}, callback_url=webhook_receiver.url,
             finished_at=now, heartbeat_at=now,
         )
-        services.notify(job_id=job.pk)
+        webhooks.notify(job_id=job.pk)
         assert deliver_now(job=job).status == "delivered"
         return job, webhook_receiver.requests[-1]
 
@@ -66,8 +66,8 @@ def test_forged_deliveries_are_rejected(delivered, pro_client, make_client):
     # A signature computed with a guessed secret, e.g. one derived from SECRET_KEY.
     from django.conf import settings
 
-    guessed = webhooks.SECRET_PREFIX + base64.b64encode(settings.SECRET_KEY.encode()).decode()
-    forged_headers = webhooks.signed_headers(
+    guessed = webhook_http.SECRET_PREFIX + base64.b64encode(settings.SECRET_KEY.encode()).decode()
+    forged_headers = webhook_http.signed_headers(
         message_id=headers_of(request)["webhook-id"], body=request["body"].decode(),
         secrets=[guessed],
     )
@@ -110,7 +110,7 @@ def test_after_a_rotation_both_secrets_verify_during_the_overlap_only(
     delivered, pro_client, settings
 ):
     old = account_secret(pro_client.user)
-    row = services.rotate_webhook_secret(owner=pro_client.user)
+    row = webhooks.rotate_webhook_secret(owner=pro_client.user)
     new = row.secret
     assert new != old and row.previous_secret == old
     assert row.previous_expires_at - timezone.now() > timedelta(hours=23, minutes=59)
@@ -139,7 +139,7 @@ def test_the_command_prints_the_secret_alone_on_its_last_line(pro_client):
     row = WebhookSecret.objects.get(owner=pro_client.user)
     assert out.getvalue().splitlines()[-1] == row.secret
     assert "previous secret keeps signing until" in err.getvalue()
-    assert services.signing_secrets(row) == [row.secret, row.previous_secret]
+    assert webhooks.signing_secrets(row) == [row.secret, row.previous_secret]
 
     with pytest.raises(CommandError, match="no account"):
         call_command("webhook_secret", email="nobody@example.com", stdout=StringIO())
@@ -147,7 +147,7 @@ def test_the_command_prints_the_secret_alone_on_its_last_line(pro_client):
 
 def test_deleting_the_account_deletes_its_secret_and_deliveries(delivered, pro_client):
     delivered()
-    services.rotate_webhook_secret(owner=pro_client.user)
+    webhooks.rotate_webhook_secret(owner=pro_client.user)
     assert WebhookSecret.objects.filter(owner=pro_client.user).exists()
     pro_client.user.delete()
     assert not WebhookSecret.objects.exists()

@@ -8,7 +8,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.videos.conftest import WebhookReceiver, deliver_now
-from videos import services
+from videos import webhooks
 from videos.models import VideoJob
 from visionera import metrics
 
@@ -167,7 +167,7 @@ class TestWebhookOutcomes:
                 summary={}, callback_url=receiver.url, finished_at=timezone.now(),
             )
             before = value("visionera_webhook_deliveries_total", outcome=outcome)
-            assert services.notify(job_id=job.pk)
+            assert webhooks.notify(job_id=job.pk)
             deliver_now(job=job)  # the webhooks actor's attempt, in this thread
             assert len(receiver.requests) == 1
             assert value("visionera_webhook_deliveries_total", outcome=outcome) == before + 1

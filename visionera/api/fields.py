@@ -12,11 +12,10 @@ from visionera.api.uploads import (
     check_image_header,
     decode_image,
     missing_file,
-    store_video,
 )
 
 
-def _field_label(field) -> str:
+def field_label(field) -> str:
     return field.field_name or getattr(field.parent, "field_name", "") or "file"
 
 
@@ -32,13 +31,13 @@ class ImageUploadField(serializers.Field):
     def validate_empty_values(self, data):
         if data is empty or data is None or data == "":
             if self.required:
-                raise missing_file(_field_label(self))
+                raise missing_file(field_label(self))
             return True, None
         return False, data
 
     def to_internal_value(self, data):
         return decode_image(
-            data, field=_field_label(self), **_plan_image_limits(self.context["plan"])
+            data, field=field_label(self), **_plan_image_limits(self.context["plan"])
         )
 
     def to_representation(self, value):
@@ -82,16 +81,8 @@ class DeferredImageUploadField(ImageUploadField):
     def to_internal_value(self, data):
         plan = self.context["plan"]
         # The header checks now, so a bad image is refused before any other is decoded.
-        check_image_header(data, field=_field_label(self), **_plan_image_limits(plan))
-        return PendingImage(data, _field_label(self), plan, self.reduce_to_side)
-
-
-@extend_schema_field(OpenApiTypes.BINARY)
-class VideoUploadField(ImageUploadField):
-    """A multipart video, streamed to MEDIA_ROOT → vision.media.StoredVideo."""
-
-    def to_internal_value(self, data):
-        return store_video(data, field=_field_label(self))
+        check_image_header(data, field=field_label(self), **_plan_image_limits(plan))
+        return PendingImage(data, field_label(self), plan, self.reduce_to_side)
 
 
 class CommaListField(serializers.CharField):

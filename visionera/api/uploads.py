@@ -14,20 +14,17 @@ from __future__ import annotations
 import io
 import math
 import os
-import uuid
 from contextlib import contextmanager
-from pathlib import Path
 
 import numpy as np
 from django.conf import settings
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from vision.media import DecodedImage, StoredVideo
+from vision.media import DecodedImage
 from visionera.api.errors import (
     CorruptFile,
     FileTooLarge,
     ImageTooSmall,
-    InsufficientStorage,
     MissingFile,
     UnsupportedFormat,
 )
@@ -92,7 +89,7 @@ def sniff_video_container(head: bytes) -> str | None:
     return None
 
 
-def _display_name(upload) -> str:
+def display_name(upload) -> str:
     name = os.path.basename(str(getattr(upload, "name", "") or "upload"))
     return name.encode("utf-8", "replace").decode("utf-8")[:200] or "upload"
 
@@ -291,7 +288,7 @@ def decode_image(
         pixels=_upright(pixels, orientation),
         format=declared,
         byte_size=size,
-        filename=_display_name(upload),
+        filename=display_name(upload),
         scale=scale,
     )
 
@@ -306,43 +303,12 @@ def image_from_bytes(data: bytes, *, field: str = "image", max_bytes: int = 50_0
     return decode_image(_Buffer(data), field=field, max_bytes=max_bytes)
 
 
-def video_limits():
-    """The operator's video bounds (settings) as the framework-free pipeline's VideoLimits."""
-    from videos.pipeline import VideoLimits
-
-    return VideoLimits(
-        max_seconds=float(settings.VISIONERA_MAX_VIDEO_SECONDS),
-        max_width=settings.VISIONERA_MAX_VIDEO_WIDTH,
-        max_height=settings.VISIONERA_MAX_VIDEO_HEIGHT,
-        max_fps=settings.VISIONERA_MAX_VIDEO_FPS,
-        max_sampled_frames=settings.VISIONERA_VIDEO_MAX_SAMPLED_FRAMES,
-    )
-
-
-def _checked_video(path: Path, field: str):
-    """Probe the stored file's headers (no frame decoded) and apply the video limits."""
-    # Imported here: PyAV and the pipeline are only needed by video uploads.
-    from videos.pipeline import VideoDecodeError, VideoOutOfBounds, probe
-
-    try:
-        info = probe(path)
-        video_limits().check(info)
-    except VideoOutOfBounds as exc:
-        message = f"{field} {str(exc).removeprefix('the video ')}"
-        if exc.reason == "duration":
-            raise FileTooLarge(message) from None
-        raise UnsupportedFormat(message) from None
-    except VideoDecodeError:
-        raise CorruptFile(f"{field} has no readable video stream") from None
-    if info.frame_count <= 0:
-        raise CorruptFile(f"{field} has no readable video stream")
-    return info
-
-
-def store_video(upload, *, field: str = "video", directory: str = "videos") -> StoredVideo:
-    """Stream a video upload into MEDIA_ROOT and check it is a playable, bounded video."""
+def check_video_upload(upload, *, field: str = "video") -> str:
+    """store_video's checks that need no disk write (present, size, container from the
+    first bytes); returns the container. Lets a request refuse a bad video before its
+    other parameters are checked, and store it only once they all passed."""
     if upload is None or isinstance(upload, str):
-        raise MissingFile(f"{field} is required: send it as a multipart file")
+        raise missing_file(field)
     size = int(getattr(upload, "size", 0) or 0)
     max_bytes = settings.VISIONERA_MAX_VIDEO_BYTES
     if size == 0:
@@ -354,39 +320,4 @@ def store_video(upload, *, field: str = "video", directory: str = "videos") -> S
     if container is None:
         raise UnsupportedFormat(f"{field} is not an MP4, WebM, MOV or AVI video")
     upload.seek(0)
-    target_dir = Path(settings.MEDIA_ROOT) / directory
-    target_dir.mkdir(parents=True, exist_ok=True)
-    path = target_dir / f"{uuid.uuid4().hex}.{container}"
-    try:
-        with open(path, "wb") as out:
-            for chunk in upload.chunks(chunk_size=1024 * 1024):
-                out.write(chunk)
-    except OSError as exc:
-        path.unlink(missing_ok=True)
-        if exc.errno == 28:  # ENOSPC
-            raise InsufficientStorage("the server has no room for this video") from None
-        raise
-    try:
-        info = _checked_video(path, field)
-    except Exception:
-        path.unlink(missing_ok=True)
-        raise
-    return StoredVideo(
-        path=path,
-        container=container,
-        byte_size=size,
-        duration_seconds=info.duration_seconds,
-        frame_count=info.frame_count,
-        fps=info.fps,
-        width=info.width,
-        height=info.height,
-        filename=_display_name(upload),
-    )
-
-
-def remove_file(path) -> None:
-    if path:
-        Path(path).unlink(missing_ok=True)
-
-
-
+    return container

@@ -8,7 +8,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from videos.services import purge_expired_jobs, requeue_stale_jobs
+from videos.recovery import purge_expired_jobs, requeue_stale_jobs
 
 
 class Command(BaseCommand):

@@ -10,7 +10,7 @@ After --rotate the previous secret keeps signing beside the new one for the over
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from videos import services
+from videos import webhooks
 
 
 class Command(BaseCommand):
@@ -26,9 +26,9 @@ class Command(BaseCommand):
         if user is None:
             raise CommandError(f"no account with the email {email!r}")
         if rotate:
-            row = services.rotate_webhook_secret(owner=user)
+            row = webhooks.rotate_webhook_secret(owner=user)
             until = row.previous_expires_at.isoformat(timespec="seconds")
             self.stderr.write(f"Rotated. The previous secret keeps signing until {until}.")
         else:
-            row = services.get_webhook_secret(owner=user)
+            row = webhooks.get_webhook_secret(owner=user)
         self.stdout.write(row.secret)

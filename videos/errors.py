@@ -1,0 +1,21 @@
+"""What the video services and selectors raise (visionera.errors.DomainError); the API maps
+each to its catalogue code (visionera.api.errors.as_api_error)."""
+
+from visionera.errors import DomainError
+
+
+class VideoJobNotFound(DomainError):
+    code = "not_found"
+    default_message = "no such video job"
+
+
+class CallbackUrlNotAllowed(DomainError):
+    """videos.callback_urls refused the address (the message says why)."""
+
+    code = "invalid_callback_url"
+    default_message = "The callback_url is not allowed."
+
+
+class TooManyTestEvents(DomainError):
+    code = "rate_limited"
+    default_message = "Too many test events; try again shortly."
