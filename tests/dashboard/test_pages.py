@@ -81,7 +81,8 @@ def test_api_docs_cover_every_endpoint_of_the_contract(client):
     html = client.get("/api-docs/").content.decode()
     for path in [
         "/api/faces/compare", "/api/faces/detect", "/api/faces/search", "/api/faces/batch-match",
-        "/api/faces/collections", "/api/faces/collections/{id}/faces", "/api/vehicles/detect",
+        "/api/faces/collections", "/api/faces/collections/{collection_id}/faces",
+        "/api/vehicles/detect",
         "/api/body/analyze", "/api/videos/analyze", "/api/videos/{job_id}",
         "/api/videos/{job_id}/results",
     ]:
