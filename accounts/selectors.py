@@ -117,3 +117,8 @@ def usage_record_list(*, user, limit: int):
 def api_key_get(*, user, key_id: str) -> ApiKey | None:
     """The user's key by its public id; None for a missing one or anyone else's."""
     return ApiKey.objects.filter(user=user, key_id=key_id).first()
+
+
+def plan_list():
+    """Every plan, in the order staff set (Plan.Meta.ordering)."""
+    return Plan.objects.all()

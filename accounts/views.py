@@ -15,9 +15,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts import api_guide
 from accounts.forms import SignUpForm
 from accounts.groups import ALL_GROUPS, DEFAULT_RATE_LIMITS, GROUP_LABELS
-from accounts.models import Plan
 from accounts.pages import base_url, limited_response
-from accounts.selectors import SIGNUP_CLOSED, SIGNUP_VERIFY, plan_limit_list, signup_mode
+from accounts.selectors import (
+    SIGNUP_CLOSED,
+    SIGNUP_VERIFY,
+    plan_limit_list,
+    plan_list,
+    signup_mode,
+)
 from accounts.services import register_user, send_verification_email, verify_email
 from accounts.throttles import (
     VERIFICATION_RESEND_RATE,
@@ -33,7 +38,7 @@ logger = logging.getLogger(__name__)
 
 
 def landing(request):
-    return render(request, "landing.html", {"plans": Plan.objects.all()})
+    return render(request, "landing.html", {"plans": plan_list()})
 
 
 def plans(request):

@@ -17,7 +17,7 @@ FACES_PER_PAGE = 50
 def collection_index(request):
     collections = collection_list(request.user).order_by("name")
     return render(
-        request, "faces/collections.html", {"collections": collections, "nav": "collections"}
+        request, "dashboard/collections.html", {"collections": collections, "nav": "collections"}
     )
 
 
@@ -29,7 +29,7 @@ def collection_detail(request, pk):
     page = Paginator(faces, FACES_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
-        "faces/collection_detail.html",
+        "dashboard/collection_detail.html",
         {"collection": collection, "page": page, "label": label, "nav": "collections"},
     )
 
@@ -44,9 +44,8 @@ def collection_delete(request, pk):
         delete_collection(collection=collection)
         messages.success(request, f"Collection “{name}” and its faces are deleted.")
         return redirect("dashboard:collections")
-    return render(
-        request, "faces/collection_delete.html", {"collection": collection, "nav": "collections"}
-    )
+    return render(request, "dashboard/collection_delete.html",
+                  {"collection": collection, "nav": "collections"})
 
 
 @login_required

@@ -38,7 +38,7 @@ def _job_state(job: VideoJob) -> dict:
 @login_required
 def job_index(request):
     page = Paginator(job_list(owner=request.user), JOBS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "videos/jobs.html", {"page": page, "nav": "jobs"})
+    return render(request, "dashboard/jobs.html", {"page": page, "nav": "jobs"})
 
 
 @login_required
@@ -111,7 +111,7 @@ def job_detail(request, pk):
     )
     return render(
         request,
-        "videos/job_detail.html",
+        "dashboard/job_detail.html",
         {
             "job": job,
             "state": _job_state(job),
@@ -158,4 +158,4 @@ def job_delete(request, pk):
         delete_job(job=job)
         messages.success(request, f"Video job “{name}” and its results are deleted.")
         return redirect("dashboard:jobs")
-    return render(request, "videos/job_delete.html", {"job": job, "nav": "jobs"})
+    return render(request, "dashboard/job_delete.html", {"job": job, "nav": "jobs"})

@@ -53,7 +53,7 @@ def webhooks(request):
     previous_live = len(services.signing_secrets(secret)) > 1
     response = render(
         request,
-        "videos/webhooks.html",
+        "dashboard/webhooks.html",
         {
             "secret": secret.secret if revealed else None,
             "previous_expires_at": secret.previous_expires_at if previous_live else None,
