@@ -15,7 +15,7 @@ FACES_PER_PAGE = 50
 
 @login_required
 def collection_index(request):
-    collections = collection_list(request.user).order_by("name")
+    collections = collection_list(owner=request.user).order_by("name")
     return render(
         request, "dashboard/collections.html", {"collections": collections, "nav": "collections"}
     )
@@ -25,7 +25,7 @@ def collection_index(request):
 def collection_detail(request, pk):
     collection = get_or_404(collection_get, owner=request.user, reference=pk)
     label = request.GET.get("label", "").strip()
-    faces = face_list(collection, label=label or None).order_by("label", "created_at")
+    faces = face_list(collection=collection, label=label or None).order_by("label", "created_at")
     page = Paginator(faces, FACES_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,

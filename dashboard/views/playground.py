@@ -12,6 +12,6 @@ def playground(request):
     return render(
         request,
         "dashboard/playground.html",
-        {"collections": collection_list(request.user).order_by("name"),
+        {"collections": collection_list(owner=request.user).order_by("name"),
          "plan": request.user.plan, "nav": "playground"},
     )
