@@ -8,6 +8,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from accounts.models import ApiKey, Plan, PlanRequest, UsageRecord, User
+from accounts.pages import pop_new_key, stash_new_key
 from accounts.services import (
     decline_plan_request,
     grant_plan_request,
@@ -15,7 +16,6 @@ from accounts.services import (
     revoke_api_key,
 )
 from accounts.throttles import throttle_login
-from accounts.views import pop_new_key, stash_new_key
 
 
 def throttle_admin_login(site: admin.AdminSite) -> None:

@@ -19,3 +19,13 @@ DEFAULT_RATE_LIMITS = {
     VIDEO: (10, 2),
     VIDEO_STATUS: (120, 20),
 }
+
+# How the pages (plans, dashboard usage, API guide) name each group.
+GROUP_LABELS = {
+    COMPARE: "Face compare & detect",
+    SEARCH: "Face search & collections",
+    BATCH: "Batch match (N:N)",
+    ANALYZE: "Vehicles & bodies",
+    VIDEO: "Video analyze",
+    VIDEO_STATUS: "Video status & results",
+}

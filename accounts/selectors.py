@@ -1,8 +1,19 @@
 """Reads for accounts."""
 
 from django.conf import settings
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate, TruncMinute
 
-from accounts.models import API_KEY_PREFIX, KEY_ID_LENGTH, KEY_SECRET_LENGTH, ApiKey, PlanRequest
+from accounts.groups import ALL_GROUPS, GROUP_LABELS
+from accounts.models import (
+    API_KEY_PREFIX,
+    KEY_ID_LENGTH,
+    KEY_SECRET_LENGTH,
+    ApiKey,
+    Plan,
+    PlanRequest,
+    UsageRecord,
+)
 
 _KEY_LENGTH = len(API_KEY_PREFIX) + KEY_ID_LENGTH + KEY_SECRET_LENGTH
 
@@ -48,3 +59,66 @@ def may_create_api_keys(user) -> bool:
 
 def plan_request_get_open(user):
     return PlanRequest.objects.open().filter(user=user).select_related("plan").first()
+
+
+def plan_limit_list() -> list[dict]:
+    """Each plan with its limits per group (`allowed` False where the plan lacks the group),
+    for the pages that compare plans."""
+    return [
+        {
+            "plan": plan,
+            "limits": [
+                {"group": group, "label": GROUP_LABELS[group], "allowed": plan.allows(group),
+                 "limits": plan.limits_for(group)}
+                for group in ALL_GROUPS
+            ],
+        }
+        for plan in Plan.objects.all()
+    ]
+
+
+def _errors():
+    return Count("id", filter=Q(status__gte=400))
+
+
+def usage_by_group_get(*, user, since) -> dict[str, dict]:
+    """Per endpoint group since `since`: requests, errors and the busiest minute's count."""
+    records = UsageRecord.objects.filter(user=user, created_at__gte=since)
+    usage = {
+        row["group"]: {"total": row["total"], "errors": row["errors"], "peak": 0}
+        for row in records.values("group").annotate(total=Count("id"), errors=_errors())
+    }
+    per_minute = (
+        records.annotate(minute=TruncMinute("created_at")).values("group", "minute")
+        .annotate(n=Count("id"))
+    )
+    for row in per_minute:
+        group = usage.setdefault(row["group"], {"total": 0, "errors": 0, "peak": 0})
+        group["peak"] = max(group["peak"], row["n"])
+    return usage
+
+
+def usage_by_day_get(*, user, first_day) -> dict:
+    """{day: {"total", "errors"}} for every day since `first_day` that had a request."""
+    return {
+        row["day"]: {"total": row["total"], "errors": row["errors"]}
+        for row in UsageRecord.objects.filter(user=user, created_at__date__gte=first_day)
+        .annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(total=Count("id"), errors=_errors())
+    }
+
+
+def usage_record_list(*, user, limit: int):
+    """The account's latest requests, newest first."""
+    return UsageRecord.objects.filter(user=user).select_related("api_key")[:limit]
+
+
+def api_key_get(*, user, key_id: str) -> ApiKey | None:
+    """The user's key by its public id; None for a missing one or anyone else's."""
+    return ApiKey.objects.filter(user=user, key_id=key_id).first()
+
+
+def plan_list():
+    """Every plan, in the order staff set (Plan.Meta.ordering)."""
+    return Plan.objects.all()

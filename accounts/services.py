@@ -130,7 +130,7 @@ email_verification_token = EmailVerificationTokenGenerator()
 def verification_path(user: User) -> str:
     uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
     token = email_verification_token.make_token(user)
-    return reverse("verify-email", kwargs={"uidb64": uidb64, "token": token})
+    return reverse("accounts:verify-email", kwargs={"uidb64": uidb64, "token": token})
 
 
 def send_verification_email(*, user: User, base_url: str) -> bool:

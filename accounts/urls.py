@@ -1,7 +1,9 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import path, reverse_lazy
 
 from accounts import views
+
+app_name = "accounts"
 
 urlpatterns = [
     path("", views.landing, name="landing"),
@@ -17,7 +19,10 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password/change/",
-        auth_views.PasswordChangeView.as_view(template_name="auth/password_change.html"),
+        auth_views.PasswordChangeView.as_view(
+            template_name="auth/password_change.html",
+            success_url=reverse_lazy("accounts:password_change_done"),
+        ),
         name="password_change",
     ),
     path(
@@ -38,7 +43,8 @@ urlpatterns = [
     path(
         "accounts/password/reset/<uidb64>/<token>/",
         auth_views.PasswordResetConfirmView.as_view(
-            template_name="auth/password_reset_confirm.html"
+            template_name="auth/password_reset_confirm.html",
+            success_url=reverse_lazy("accounts:password_reset_complete"),
         ),
         name="password_reset_confirm",
     ),
@@ -49,11 +55,4 @@ urlpatterns = [
         ),
         name="password_reset_complete",
     ),
-    # Dashboard
-    path("dashboard/", views.dashboard, name="dashboard"),
-    path("dashboard/keys/", views.api_keys, name="api-keys"),
-    path("dashboard/keys/<str:key_id>/revoke/", views.api_key_revoke, name="api-key-revoke"),
-    path("dashboard/plan/", views.plan, name="plan"),
-    path("dashboard/plan/request/", views.plan_request, name="plan-request"),
-    path("dashboard/account/delete/", views.account_delete, name="account-delete"),
 ]

@@ -1,56 +1,30 @@
-"""Public pages and the account dashboard (server-rendered; login required on every dashboard page).
-
-Every dashboard query is scoped to `request.user`: one account never sees another's data.
-"""
+"""Public pages (landing, plans, API guide) and the account pages (sign-up, e-mail
+verification, log-in, password reset). The signed-in pages live in the dashboard app."""
 
 import logging
-from datetime import timedelta
 
 from django.contrib import messages
-from django.contrib.auth import login, logout
+from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
-from django.db.models.functions import TruncDate, TruncMinute
-from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.forms import (
-    AccountDeleteForm,
-    ApiKeyCreateForm,
-    PlanChangeForm,
-    PlanRequestForm,
-    SignUpForm,
-)
-from accounts.groups import ALL_GROUPS, DEFAULT_RATE_LIMITS
-from accounts.models import ApiKey, Plan, UsageRecord
+from accounts import api_guide
+from accounts.forms import SignUpForm
+from accounts.groups import ALL_GROUPS, DEFAULT_RATE_LIMITS, GROUP_LABELS
+from accounts.pages import base_url, limited_response
 from accounts.selectors import (
     SIGNUP_CLOSED,
     SIGNUP_VERIFY,
-    api_key_list,
-    may_create_api_keys,
-    plan_request_get_open,
-    self_service_plans,
+    plan_limit_list,
+    plan_list,
     signup_mode,
 )
-from accounts.services import (
-    change_plan,
-    delete_account,
-    issue_api_key,
-    register_user,
-    request_plan_change,
-    revoke_api_key,
-    send_verification_email,
-    verify_email,
-)
-from accounts.throttles import (  # noqa: F401 - the rates are part of this module's API
-    ACCOUNT_DELETE_RATE,
-    LOGIN_RATE,
-    PLAN_REQUEST_RATE,
-    SIGNUP_RATE,
+from accounts.services import register_user, send_verification_email, verify_email
+from accounts.throttles import (
     VERIFICATION_RESEND_RATE,
     ratelimit_failing_open,
     throttle_login,
@@ -60,279 +34,33 @@ from accounts.throttles import (  # noqa: F401 - the rates are part of this modu
 
 logger = logging.getLogger(__name__)
 
-CHART_DAYS = 30
-RECENT_REQUESTS = 20
-
-GROUP_LABELS = {
-    "compare": "Face compare & detect",
-    "search": "Face search & collections",
-    "batch": "Batch match (N:N)",
-    "analyze": "Vehicles & bodies",
-    "video": "Video analyze",
-    "video_status": "Video status & results",
-}
-
-
 # --------------------------------------------------------------------------- public pages
 
 
 def landing(request):
-    return render(request, "landing.html", {"plans": Plan.objects.all()})
-
-
-def _plan_rows():
-    """Each plan with its limits per group (None where the plan does not include the group)."""
-    rows = []
-    for plan in Plan.objects.all():
-        limits = []
-        for group in ALL_GROUPS:
-            limits.append(
-                {"group": group, "label": GROUP_LABELS[group], "allowed": plan.allows(group),
-                 "limits": plan.limits_for(group)}
-            )
-        rows.append({"plan": plan, "limits": limits})
-    return rows
+    return render(request, "landing.html", {"plans": plan_list()})
 
 
 def plans(request):
     return render(
         request,
         "plans.html",
-        {"plan_rows": _plan_rows(), "groups": [(g, GROUP_LABELS[g]) for g in ALL_GROUPS]},
+        {"plan_rows": plan_limit_list(), "groups": [(g, GROUP_LABELS[g]) for g in ALL_GROUPS]},
     )
 
 
-def _limit(group):
-    per_minute, per_second = DEFAULT_RATE_LIMITS[group]
-    return f"{per_minute} requests/minute, burst {per_second}/second"
-
-
-def _endpoints():
-    """The contract (API.md), endpoint by endpoint, for the documentation page."""
-    box = '{"x": 112, "y": 64, "width": 180, "height": 180}'
-    image = ("image", "file", True, "JPEG, PNG, WebP or GIF (first frame); at least 64×64 px.")
-    return [
-        {
-            "id": "compare", "method": "POST", "path": "/api/faces/compare", "group": "compare",
-            "title": "1:1 face verification",
-            "summary": "Compare the largest face of two images: are they the same person?",
-            "params": [
-                ("source", "file", True, "First face image."),
-                ("target", "file", True, "Second face image."),
-                ("threshold", "float", False,
-                 "Largest descriptor distance counted as a match (default 0.6, 0–2)."),
-            ],
-            "curl": "curl -X POST {base}/api/faces/compare \\\n  -H \"X-API-Key: $KEY\" \\\n"
-                    "  -F source=@photo1.jpg -F target=@photo2.jpg",
-            "response": '{\n  "match": true,\n  "similarity": 0.94,\n  "confidence": "high",\n'
-                        '  "distance": 0.35,\n  "threshold": 0.6,\n'
-                        '  "faces_detected": {"image1": 1, "image2": 1},\n'
-                        f'  "source_face": {{"box": {box}}},\n'
-                        f'  "target_face": {{"box": {box}}}\n}}',
-            "notes": "similarity is in [0, 1] and falls as distance grows; match is "
-                     "distance ≤ threshold. No face in either image → 400 no_face_detected "
-                     "with faces_detected in the body.",
-            "errors": ["invalid_request", "missing_file", "unsupported_format",
-                       "image_too_small", "corrupt_file", "no_face_detected", "file_too_large"],
-        },
-        {
-            "id": "detect", "method": "POST", "path": "/api/faces/detect", "group": "compare",
-            "title": "Face detection and attributes",
-            "summary": "Every face with its box, landmarks and quality; age, gender, emotion "
-                       "on request.",
-            "params": [image, ("attributes", "string", False,
-                               "Comma list of age, gender, emotion.")],
-            "curl": "curl -X POST {base}/api/faces/detect -H \"X-API-Key: $KEY\" \\\n"
-                    "  -F image=@group.jpg -F attributes=age,gender",
-            "response": '{\n  "count": 1,\n  "faces": [{\n'
-                        f'    "box": {box},\n'
-                        '    "landmarks": {...},\n    "quality": 0.92,\n'
-                        '    "attributes": {"age": 34, "gender": {"value": "female", '
-                        '"confidence": 0.87}}\n  }]\n}',
-            "notes": "Only the attributes asked for are returned.",
-            "errors": ["invalid_request", "missing_file", "unsupported_format",
-                       "image_too_small", "corrupt_file", "file_too_large"],
-        },
-        {
-            "id": "collections", "method": "POST", "path": "/api/faces/collections",
-            "group": "search", "title": "Collections (galleries for 1:N)",
-            "summary": "Create, list, read and delete galleries of enrolled faces.",
-            "params": [("name", "string", True, "Unique per account.")],
-            "extra_routes": [
-                ("POST", "/api/faces/collections", "create → 201 {id, name, face_count, "
-                 "created_at}"),
-                ("GET", "/api/faces/collections", "list (paginated)"),
-                ("GET", "/api/faces/collections/{id}", "read one"),
-                ("DELETE", "/api/faces/collections/{id}", "delete it and its faces"),
-            ],
-            "curl": "curl -X POST {base}/api/faces/collections -H \"X-API-Key: $KEY\" \\\n"
-                    "  -H 'Content-Type: application/json' -d '{\"name\": \"staff\"}'",
-            "response": '{"id": "7b1c…", "name": "staff", "face_count": 0, '
-                        '"created_at": "2026-01-01T12:00:00Z"}',
-            "notes": "Another account's collection is answered 404, never 403.",
-            "errors": ["invalid_request", "not_found"],
-        },
-        {
-            "id": "faces", "method": "POST", "path": "/api/faces/collections/{id}/faces",
-            "group": "search", "title": "Enrol faces in a collection",
-            "summary": "Add the largest face of an image under a label, with optional metadata.",
-            "params": [image, ("label", "string", True, "Who this is, e.g. a person's id."),
-                       ("metadata", "JSON object", False, "Returned with search matches.")],
-            "extra_routes": [
-                ("POST", "/api/faces/collections/{id}/faces", "enrol → 201 {id, label, box, "
-                 "created_at}"),
-                ("GET", "/api/faces/collections/{id}/faces", "list (paginated, ?label=)"),
-                ("DELETE", "/api/faces/collections/{id}/faces/{face_id}", "remove one face"),
-            ],
-            "curl": "curl -X POST {base}/api/faces/collections/$COLLECTION/faces \\\n"
-                    "  -H \"X-API-Key: $KEY\" -F image=@obama.jpg -F label=obama \\\n"
-                    "  -F 'metadata={\"team\": \"blue\"}'",
-            "response": f'{{"id": "c0ff…", "label": "obama", "box": {box}, '
-                        '"created_at": "2026-01-01T12:00:00Z"}',
-            "notes": "",
-            "errors": ["invalid_request", "missing_file", "no_face_detected", "not_found",
-                       "file_too_large"],
-        },
-        {
-            "id": "search", "method": "POST", "path": "/api/faces/search", "group": "search",
-            "title": "1:N face search",
-            "summary": "Find the people of an image in one of your collections.",
-            "params": [
-                image,
-                ("collection", "string", True, "The collection's id."),
-                ("limit", "int", False, "Matches per face (default 5)."),
-                ("threshold", "float", False, "Largest distance counted as a match."),
-                ("max_faces", "int", False, "How many of the largest faces to search "
-                 "(default 1, up to 20)."),
-            ],
-            "curl": "curl -X POST {base}/api/faces/search -H \"X-API-Key: $KEY\" \\\n"
-                    "  -F image=@crowd.jpg -F collection=$COLLECTION -F max_faces=3",
-            "response": '{\n  "faces_detected": 3,\n'
-                        f'  "search_face": {{"box": {box}}},\n'
-                        '  "matches": [{"face_id": "c0ff…", "label": "obama", '
-                        '"similarity": 0.93, "distance": 0.33, "metadata": {}}],\n'
-                        '  "faces": [{"box": {…}, "matches": […]}]\n}',
-            "notes": "matches and search_face repeat the first (largest) face; matches are "
-                     "sorted best first and only those within threshold.",
-            "errors": ["invalid_request", "missing_file", "no_face_detected", "not_found",
-                       "file_too_large"],
-        },
-        {
-            "id": "batch", "method": "POST", "path": "/api/faces/batch-match", "group": "batch",
-            "title": "N:N batch matching",
-            "summary": "Compare every image with every other and group them by person.",
-            "params": [("images", "file (repeated)", True,
-                        "2 to 50 images on Pro, 2 to 100 on Enterprise."),
-                       ("threshold", "float", False, "Largest distance counted as a match.")],
-            "curl": "curl -X POST {base}/api/faces/batch-match -H \"X-API-Key: $KEY\" \\\n"
-                    "  -F images=@a.jpg -F images=@b.jpg -F images=@c.jpg",
-            "response": '{\n  "images": [{"index": 0, "filename": "a.jpg", "faces_detected": 1}],\n'
-                        '  "pairs": [{"a": 0, "b": 1, "similarity": 0.91, "distance": 0.38, '
-                        '"match": true}],\n  "groups": [[0, 1], [2]]\n}',
-            "notes": "An image with no face is in no group. Not on the Free plan.",
-            "errors": ["invalid_request", "plan_forbidden", "file_too_large"],
-        },
-        {
-            "id": "vehicles", "method": "POST", "path": "/api/vehicles/detect",
-            "group": "analyze", "title": "Vehicle detection",
-            "summary": "Cars, trucks, buses, motorcycles and bicycles; number plates on request.",
-            "params": [image,
-                       ("min_confidence", "float", False, "Drop detections below this score."),
-                       ("plates", "bool", False, "Read number plates (plate only where read).")],
-            "curl": "curl -X POST {base}/api/vehicles/detect -H \"X-API-Key: $KEY\" \\\n"
-                    "  -F image=@street.jpg -F plates=true",
-            "response": '{\n  "vehicles": [{"type": "car", "confidence": 0.91, '
-                        f'"box": {box},\n    "plate": {{"text": "AB123CD", "confidence": 0.95, '
-                        '"box": {…}}}],\n  "counts": {"car": 3, "truck": 1}\n}',
-            "notes": "",
-            "errors": ["invalid_request", "missing_file", "unsupported_format",
-                       "file_too_large"],
-        },
-        {
-            "id": "body", "method": "POST", "path": "/api/body/analyze", "group": "analyze",
-            "title": "Body analysis (people and pose)",
-            "summary": "People with their boxes and the 17 COCO keypoints.",
-            "params": [image],
-            "curl": "curl -X POST {base}/api/body/analyze -H \"X-API-Key: $KEY\" "
-                    "-F image=@people.jpg",
-            "response": f'{{\n  "count": 2,\n  "people": [{{"box": {box}, "confidence": 0.88,\n'
-                        '    "keypoints": [{"name": "nose", "x": 201, "y": 98, '
-                        '"score": 0.97}, …]}]\n}',
-            "notes": "Keypoints: nose, left/right eye, ear, shoulder, elbow, wrist, hip, knee, "
-                     "ankle (left_eye, right_knee, …), in image pixels.",
-            "errors": ["invalid_request", "missing_file", "unsupported_format",
-                       "file_too_large"],
-        },
-        {
-            "id": "video-analyze", "method": "POST", "path": "/api/videos/analyze",
-            "group": "video", "title": "Video analysis (asynchronous)",
-            "summary": "Upload a video; a job samples frames and runs the engines on them.",
-            "params": [
-                ("video", "file", True, "MP4, WebM, MOV or AVI; at most 500 MB and 10 minutes."),
-                ("features", "string", False, "Comma list of faces, vehicles, bodies "
-                 "(default all)."),
-                ("sample_fps", "float", False, "Frames analysed per second (default 2)."),
-                ("collection", "string", False, "Identify faces against this collection."),
-                ("callback_url", "URL", False, "Receives a signed POST when the job ends."),
-            ],
-            "curl": "curl -X POST {base}/api/videos/analyze -H \"X-API-Key: $KEY\" \\\n"
-                    "  -F video=@clip.mp4 -F features=faces,vehicles",
-            "response": '{"job_id": "3f2a…", "status": "queued", '
-                        '"status_url": "/api/videos/3f2a…"}',
-            "notes": "202 Accepted with a Location header. Not on the Free plan.",
-            "errors": ["invalid_request", "missing_file", "unsupported_format",
-                       "plan_forbidden", "file_too_large"],
-        },
-        {
-            "id": "video-status", "method": "GET", "path": "/api/videos/{job_id}",
-            "group": "video_status", "title": "Video job status and results",
-            "summary": "Poll a job; read its detections when it has completed.",
-            "params": [],
-            "extra_routes": [
-                ("GET", "/api/videos", "your jobs, newest first"),
-                ("GET", "/api/videos/{job_id}", "status, progress (0–100), summary"),
-                ("GET", "/api/videos/{job_id}/results", "detections by timestamp (paginated)"),
-                ("DELETE", "/api/videos/{job_id}", "cancel or delete"),
-            ],
-            "curl": "curl {base}/api/videos/$JOB -H \"X-API-Key: $KEY\"",
-            "response": '{\n  "job_id": "3f2a…", "status": "processing", "progress": 40,\n'
-                        '  "created_at": "…", "started_at": "…", "finished_at": null,\n'
-                        '  "error": null, "summary": null,\n'
-                        '  "results_url": "/api/videos/3f2a…/results"\n}',
-            "notes": "status: queued → processing → completed | failed.",
-            "errors": ["not_found", "plan_forbidden"],
-        },
-    ]
-
-
-ERROR_CODES = [
-    (400, "invalid_request, missing_file, unsupported_format, image_too_small, corrupt_file, "
-          "no_face_detected", "Check the parameters and the files."),
-    (401, "unauthorized", "Send a valid, active key in X-API-Key."),
-    (403, "plan_forbidden", "Your plan does not include this endpoint: change plan."),
-    (404, "not_found", "No such object in your account."),
-    (405, "method_not_allowed", "Use the method shown for the endpoint."),
-    (413, "file_too_large", "Send a smaller file, within your plan's limit."),
-    (429, "rate_limited", "Wait Retry-After seconds, or change plan."),
-    (500, "internal_error", "Retry later; quote the request_id when you contact us."),
-]
-
-
 def api_docs(request):
-    base = request.build_absolute_uri("/").rstrip("/")
-    endpoints = _endpoints()
-    for endpoint in endpoints:
-        endpoint["curl"] = endpoint["curl"].replace("{base}", base)
-        endpoint["limit"] = _limit(endpoint["group"])
-        endpoint["group_label"] = GROUP_LABELS[endpoint["group"]]
+    """The API guide: every operation of the OpenAPI schema with its parameters and
+    responses, the error catalogue, rate limits and plans (accounts.api_guide)."""
+    base = base_url(request)
     return render(
         request,
         "docs/api.html",
         {
             "base": base,
-            "endpoints": endpoints,
-            "error_codes": ERROR_CODES,
-            "plan_rows": _plan_rows(),
+            "endpoints": api_guide.endpoint_list(base=base),
+            "errors": api_guide.error_list(),
+            "plan_rows": plan_limit_list(),
             "groups": [(g, GROUP_LABELS[g]) for g in ALL_GROUPS],
             "rate_limits": [
                 (GROUP_LABELS[g], g, *DEFAULT_RATE_LIMITS[g]) for g in ALL_GROUPS
@@ -344,21 +72,12 @@ def api_docs(request):
 # --------------------------------------------------------------------------- accounts
 
 
-def _limited_response(request, template, context):
-    context["rate_limited"] = True
-    return render(request, template, context, status=429)
-
-
-def _base_url(request) -> str:
-    return request.build_absolute_uri("/").rstrip("/")
-
-
 @throttle_signup
 @require_http_methods(["GET", "POST"])
 def signup(request):
     """Self-service sign-up, as VISIONERA_SIGNUP says: open, verify (the default) or closed."""
     if request.user.is_authenticated:
-        return redirect("dashboard")
+        return redirect("dashboard:home")
     mode = signup_mode()
     if mode == SIGNUP_CLOSED:
         # Staff create accounts (admin, `manage.py create_api_key`); nothing is created here.
@@ -368,14 +87,14 @@ def signup(request):
     context = {"form": form, "verify": mode == SIGNUP_VERIFY}
     if request.method == "POST":
         if getattr(request, "limited", False):
-            return _limited_response(request, "registration/signup.html", context)
+            return limited_response(request, "registration/signup.html", context)
         if form.is_valid():
             user = register_user(
                 email=form.cleaned_data["email"], password=form.cleaned_data["password1"]
             )
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             if mode == SIGNUP_VERIFY:
-                if send_verification_email(user=user, base_url=_base_url(request)):
+                if send_verification_email(user=user, base_url=base_url(request)):
                     messages.success(
                         request,
                         f"Welcome to VisionEra! We sent a link to {user.email}: follow it to "
@@ -386,7 +105,7 @@ def signup(request):
                                             "it again from the API keys page.")
             else:
                 messages.success(request, "Welcome to VisionEra! Create an API key to start.")
-            return redirect("dashboard")
+            return redirect("dashboard:home")
     return render(request, "registration/signup.html", context)
 
 
@@ -396,7 +115,7 @@ def verify_email_view(request, uidb64, token):
     if user is None:
         return render(request, "auth/verify_email_invalid.html", status=400)
     messages.success(request, f"{user.email} is confirmed: you can create API keys now.")
-    return redirect("api-keys")
+    return redirect("dashboard:keys")
 
 
 @login_required
@@ -405,15 +124,15 @@ def verify_email_view(request, uidb64, token):
                         rate=VERIFICATION_RESEND_RATE, method="POST", block=False)
 def resend_verification(request):
     if request.user.email_verified:
-        return redirect("api-keys")
+        return redirect("dashboard:keys")
     if getattr(request, "limited", False):
         messages.error(request, "Too many links sent; try again in an hour.")
-        return redirect("api-keys")
-    if send_verification_email(user=request.user, base_url=_base_url(request)):
+        return redirect("dashboard:keys")
+    if send_verification_email(user=request.user, base_url=base_url(request)):
         messages.success(request, f"We sent a new link to {request.user.email}.")
     else:
         messages.error(request, "We could not send the link; try again later.")
-    return redirect("api-keys")
+    return redirect("dashboard:keys")
 
 
 @method_decorator(throttle_login, "dispatch")
@@ -425,7 +144,7 @@ class LoginView(auth_views.LoginView):
 
     def post(self, request, *args, **kwargs):
         if getattr(request, "limited", False):
-            return _limited_response(
+            return limited_response(
                 request, self.template_name, self.get_context_data(form=self.get_form())
             )
         return super().post(request, *args, **kwargs)
@@ -438,287 +157,11 @@ class PasswordResetView(auth_views.PasswordResetView):
     template_name = "auth/password_reset.html"
     email_template_name = "auth/password_reset_email.txt"
     subject_template_name = "auth/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
 
     def post(self, request, *args, **kwargs):
         if getattr(request, "limited", False):
-            return _limited_response(
+            return limited_response(
                 request, self.template_name, self.get_context_data(form=self.get_form())
             )
         return super().post(request, *args, **kwargs)
-
-
-# --------------------------------------------------------------------------- dashboard
-
-
-def _month_start(now):
-    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
-def _usage_by_group(user, plan, since):
-    rows = {
-        row["group"]: row
-        for row in UsageRecord.objects.filter(user=user, created_at__gte=since)
-        .values("group")
-        .annotate(total=Count("id"), errors=Count("id", filter=Q(status__gte=400)))
-    }
-    peaks = {}
-    per_minute_rows = (
-        UsageRecord.objects.filter(user=user, created_at__gte=since)
-        .annotate(minute=TruncMinute("created_at"))
-        .values("group", "minute")
-        .annotate(n=Count("id"))
-    )
-    for row in per_minute_rows:
-        peaks[row["group"]] = max(peaks.get(row["group"], 0), row["n"])
-    usage = []
-    for group in ALL_GROUPS:
-        per_minute, per_second = plan.limits_for(group)
-        peak = peaks.get(group, 0)
-        row = rows.get(group, {})
-        usage.append(
-            {
-                "group": group,
-                "label": GROUP_LABELS[group],
-                "allowed": plan.allows(group),
-                "total": row.get("total", 0),
-                "errors": row.get("errors", 0),
-                "per_minute": per_minute,
-                "per_second": per_second,
-                "peak": peak,
-                "peak_percent": min(100, round(100 * peak / per_minute)) if per_minute else 0,
-            }
-        )
-    return usage
-
-
-def requests_chart(user, *, days=CHART_DAYS, today=None):
-    """Requests per day (successes and errors) as ready-to-draw SVG bars, oldest day first."""
-    today = today or timezone.localdate()
-    first = today - timedelta(days=days - 1)
-    counts = {
-        row["day"]: row
-        for row in UsageRecord.objects.filter(user=user, created_at__date__gte=first)
-        .annotate(day=TruncDate("created_at"))
-        .values("day")
-        .annotate(total=Count("id"), errors=Count("id", filter=Q(status__gte=400)))
-    }
-    width, height, left, bottom, top = 640, 200, 36, 24, 10
-    plot_h = height - bottom - top
-    slot = (width - left) / days
-    peak = max([row["total"] for row in counts.values()] + [1])
-    # A round top of the scale, so that the middle grid line is a whole number too.
-    scale_max = max(2, peak + peak % 2) if peak <= 10 else -(-peak // 10) * 10
-    bars = []
-    for index in range(days):
-        day = first + timedelta(days=index)
-        row = counts.get(day, {})
-        total, errors = row.get("total", 0), row.get("errors", 0)
-        ok = total - errors
-        ok_h = plot_h * ok / scale_max
-        err_h = plot_h * errors / scale_max
-        x = left + index * slot + slot * 0.15
-        bars.append(
-            {
-                "day": day,
-                "ok": ok,
-                "errors": errors,
-                "x": round(x, 1),
-                "w": round(slot * 0.7, 1),
-                "ok_y": round(top + plot_h - ok_h, 1),
-                "ok_h": round(ok_h, 1),
-                "err_y": round(top + plot_h - ok_h - err_h, 1),
-                "err_h": round(err_h, 1),
-                "label": day.strftime("%d %b") if index % 5 == 0 or index == days - 1 else "",
-                "label_x": round(x + slot * 0.35, 1),
-            }
-        )
-    ticks = []
-    for fraction in (0, 0.5, 1):
-        value = scale_max * fraction
-        ticks.append(
-            {
-                "y": round(top + plot_h - plot_h * fraction, 1),
-                "label": f"{value:g}",
-            }
-        )
-    return {
-        "width": width,
-        "height": height,
-        "left": left,
-        "baseline": top + plot_h,
-        "label_y": height - 6,
-        "bars": bars,
-        "ticks": ticks,
-        "total": sum(bar["ok"] + bar["errors"] for bar in bars),
-        "errors": sum(bar["errors"] for bar in bars),
-        "first": first,
-        "last": today,
-    }
-
-
-@login_required
-def dashboard(request):
-    user = request.user
-    now = timezone.now()
-    return render(
-        request,
-        "dashboard/home.html",
-        {
-            "plan": user.plan,
-            "usage": _usage_by_group(user, user.plan, _month_start(now)),
-            "month": now,
-            "chart": requests_chart(user),
-            "recent": UsageRecord.objects.filter(user=user)
-            .select_related("api_key")[:RECENT_REQUESTS],
-            "active_keys": api_key_list(user).filter(revoked_at__isnull=True).count(),
-            "nav": "home",
-        },
-    )
-
-
-NEW_KEY_SESSION_KEY = "accounts.new_api_key"
-
-
-def stash_new_key(request, api_key: ApiKey, full_key: str) -> None:
-    """Keep a new key for the one page that shows it, after the POST's redirect.
-
-    Server-side session data (never the messages cookie); popped by the page that shows
-    it, so a reload neither shows it again nor creates a second key."""
-    request.session[NEW_KEY_SESSION_KEY] = {"pk": api_key.pk, "full_key": full_key}
-
-
-def pop_new_key(request, queryset):
-    """The key stashed by stash_new_key (from `queryset`, e.g. the account's keys), once."""
-    stashed = request.session.pop(NEW_KEY_SESSION_KEY, None)
-    if not stashed:
-        return None
-    api_key = queryset.filter(pk=stashed.get("pk")).first()
-    if api_key is not None:
-        api_key.full_key = stashed.get("full_key", "")
-    return api_key
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def api_keys(request):
-    """List keys; POST creates one and redirects to this page, which shows it once."""
-    allowed = may_create_api_keys(request.user)
-    form = ApiKeyCreateForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        if not allowed:
-            status = 403
-        elif form.is_valid():
-            api_key, full_key = issue_api_key(user=request.user, name=form.cleaned_data["name"])
-            stash_new_key(request, api_key, full_key)
-            return redirect("api-keys")
-        else:
-            status = 400
-    new_key = pop_new_key(request, api_key_list(request.user)) if request.method == "GET" else None
-    response = render(
-        request,
-        "dashboard/keys.html",
-        {"form": form, "new_key": new_key, "keys": api_key_list(request.user), "nav": "keys",
-         "may_create": allowed},
-        status=status,
-    )
-    # Never cached: the page may show a key, and the list must be current after a revoke.
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def api_key_revoke(request, key_id):
-    api_key = get_object_or_404(ApiKey, user=request.user, key_id=key_id)
-    if request.method == "POST":
-        revoke_api_key(api_key=api_key)
-        messages.success(request, f"Key “{api_key.name}” ({api_key.prefix}…) is revoked.")
-        return redirect("api-keys")
-    return render(request, "dashboard/key_revoke.html", {"key": api_key, "nav": "keys"})
-
-
-def _plan_page(request, *, status=200, request_form=None):
-    return render(
-        request,
-        "dashboard/plan.html",
-        {
-            "plan_rows": _plan_rows(),
-            "groups": [(g, GROUP_LABELS[g]) for g in ALL_GROUPS],
-            "current": request.user.plan,
-            "self_service": self_service_plans(),
-            "open_request": plan_request_get_open(request.user),
-            "request_form": request_form or PlanRequestForm(),
-            "nav": "plan",
-        },
-        status=status,
-    )
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def plan(request):
-    """Compare plans; switch at once only with VISIONERA_SELF_SERVICE_PLANS, otherwise a
-    plan is a staff decision (the account holder requests it)."""
-    if request.method == "POST":
-        if not self_service_plans():
-            messages.error(request, "Plans are changed by staff: request an upgrade below.")
-            return _plan_page(request, status=403)
-        form = PlanChangeForm(request.POST)
-        if form.is_valid():
-            new_plan = form.cleaned_data["plan"]
-            if new_plan != request.user.plan:
-                change_plan(user=request.user, plan=new_plan)
-                messages.success(request, f"You are now on the {new_plan.display_name} plan.")
-            return redirect("plan")
-        messages.error(request, "Choose one of the plans below.")
-    return _plan_page(request)
-
-
-@login_required
-@require_POST
-@ratelimit_failing_open(group="accounts.plan_request", key="user", rate=PLAN_REQUEST_RATE,
-                        method="POST", block=False)
-def plan_request(request):
-    form = PlanRequestForm(request.POST)
-    if getattr(request, "limited", False):
-        messages.error(request, "Too many requests; staff have the last one.")
-        return _plan_page(request, status=429, request_form=form)
-    if not form.is_valid():
-        return _plan_page(request, status=400, request_form=form)
-    new_plan = form.cleaned_data["plan"]
-    if new_plan == request.user.plan:
-        messages.info(request, f"You are already on the {new_plan.display_name} plan.")
-        return redirect("plan")
-    request_plan_change(
-        user=request.user, plan=new_plan, message=form.cleaned_data["message"],
-        base_url=_base_url(request),
-    )
-    messages.success(
-        request, f"Your request for the {new_plan.display_name} plan was sent to our staff."
-    )
-    return redirect("plan")
-
-
-@never_cache
-@login_required
-@require_http_methods(["GET", "POST"])
-@ratelimit_failing_open(group="accounts.delete", key="user", rate=ACCOUNT_DELETE_RATE,
-                        method="POST", block=False)
-def account_delete(request):
-    """Delete the account and everything it owns, once the password is entered again."""
-    form = AccountDeleteForm(request.user, request.POST or None)
-    status = 200
-    if request.method == "POST":
-        if getattr(request, "limited", False):
-            return _limited_response(request, "dashboard/account_delete.html",
-                                     {"form": form, "nav": "account"})
-        if form.is_valid():
-            email = request.user.email
-            delete_account(user=request.user)
-            logout(request)
-            messages.success(request, f"The account {email} and all its data are deleted.")
-            return redirect("landing")
-        status = 400
-    return render(request, "dashboard/account_delete.html", {"form": form, "nav": "account"},
-                  status=status)

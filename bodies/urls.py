@@ -2,4 +2,6 @@ from django.urls import path
 
 from bodies import api
 
-urlpatterns = [path("analyze", api.BodyAnalyzeApi.as_view(), name="body-analyze")]
+app_name = "bodies"
+
+urlpatterns = [path("analyze", api.BodyAnalyzeApi.as_view(), name="analyze")]

@@ -2,4 +2,6 @@ from django.urls import path
 
 from vehicles import api
 
-urlpatterns = [path("detect", api.VehicleDetectApi.as_view(), name="vehicles-detect")]
+app_name = "vehicles"
+
+urlpatterns = [path("detect", api.VehicleDetectApi.as_view(), name="detect")]

@@ -96,7 +96,7 @@ class VideoJobSerializer(serializers.Serializer):
         return job.error or None
 
     def get_results_url(self, job) -> str:
-        return self.context["request"].build_absolute_uri(reverse("video-results", args=[job.pk]))
+        return self.context["request"].build_absolute_uri(reverse("videos:results", args=[job.pk]))
 
 
 class VideoJobPageSerializer(serializers.Serializer):
@@ -206,7 +206,7 @@ class VideoAnalyzeApi(_VideoView):
             collection=data.get("collection"),
             callback_url=data.get("callback_url", ""),
         )
-        status_url = request.build_absolute_uri(reverse("video-detail", args=[job.pk]))
+        status_url = request.build_absolute_uri(reverse("videos:detail", args=[job.pk]))
         return self.render(
             self.OutputSerializer,
             {"job_id": job.pk, "status": job.status, "status_url": status_url},

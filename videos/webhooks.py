@@ -102,8 +102,8 @@ def job_event(job: VideoJob) -> dict:
             "status": job.status,
             "error": job.error or None,
             "summary": job.summary,
-            "status_path": reverse("video-detail", args=[job.pk]),
-            "results_path": reverse("video-results", args=[job.pk]),
+            "status_path": reverse("videos:detail", args=[job.pk]),
+            "results_path": reverse("videos:results", args=[job.pk]),
             "finished_at": job.finished_at.isoformat() if job.finished_at else None,
         },
     }

@@ -22,8 +22,7 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     path("docs/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("admin/", admin.site.urls),
-    path("dashboard/", include("faces.dashboard_urls")),
-    path("dashboard/", include("videos.dashboard_urls")),
+    path("dashboard/", include("dashboard.urls")),
     path("", include("accounts.urls")),
 ]
 

@@ -291,7 +291,7 @@ def test_screenshots_of_the_other_pages(page, live_server):
     page.goto(base + "/api-docs/")
     expect(page.locator("h1")).to_have_text("VisionEra REST API")
     shot(page, "02-api-docs", full_page=False)
-    page.locator("#compare").scroll_into_view_if_needed()
+    page.locator("#faces_compare").scroll_into_view_if_needed()
     shot(page, "02-api-docs-endpoint", full_page=False)
     page.goto(base + "/dashboard/collections/")
     expect(page.locator("#collections")).to_contain_text("staff")

@@ -39,7 +39,7 @@ def test_signup_refuses_a_taken_email_and_mismatched_passwords(client, make_clie
 
 
 def test_signup_is_rate_limited_per_ip(client):
-    from accounts.views import SIGNUP_RATE
+    from accounts.throttles import SIGNUP_RATE
 
     limit = int(SIGNUP_RATE.split("/")[0])
     for n in range(limit):
@@ -65,7 +65,7 @@ def test_login_and_logout(client):
 
 
 def test_login_is_rate_limited_per_ip(client):
-    from accounts.views import LOGIN_RATE
+    from accounts.throttles import LOGIN_RATE
 
     User.objects.create_user(email="me@example.com", password=PASSWORD)
     limit = int(LOGIN_RATE.split("/")[0])

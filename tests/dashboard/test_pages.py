@@ -34,18 +34,55 @@ def test_home_shows_plan_usage_chart_and_recent_requests(signed_in):
 
 
 def test_chart_has_thirty_days(signed_in):
-    from accounts.views import requests_chart
+    from accounts.selectors import usage_by_day_get
+    from dashboard.charts import requests_chart
 
-    chart = requests_chart(signed_in.account.user)
+    today = timezone.localdate()
+    daily = usage_by_day_get(user=signed_in.account.user, first_day=today)
+    chart = requests_chart(daily, today=today)
     assert len(chart["bars"]) == 30
-    assert chart["bars"][-1]["day"] == timezone.localdate()
+    assert chart["bars"][-1]["day"] == today
+
+
+def test_chart_geometry_is_a_pure_function_of_the_counts():
+    from datetime import date
+
+    from dashboard.charts import requests_chart
+
+    today = date(2026, 3, 31)
+    chart = requests_chart({today: {"total": 7, "errors": 3}, date(2026, 3, 2): {
+        "total": 2, "errors": 0}}, today=today)
+    assert chart["first"] == date(2026, 3, 2)
+    assert (chart["total"], chart["errors"]) == (9, 3)
+    # Scale top rounds 7 up to 8, so each request is 166/8 units tall.
+    last, first = chart["bars"][-1], chart["bars"][0]
+    assert (last["ok"], last["errors"]) == (4, 3)
+    assert last["ok_h"] == round(166 * 4 / 8, 1) and last["err_h"] == round(166 * 3 / 8, 1)
+    assert last["err_y"] + last["err_h"] + last["ok_h"] == pytest.approx(chart["baseline"])
+    assert first["label"] == "02 Mar" and chart["bars"][1]["label"] == ""
+    assert [tick["label"] for tick in chart["ticks"]] == ["0", "4", "8"]
+
+
+def test_video_timeline_places_marks_on_their_lane_in_time():
+    from dashboard.charts import TimelineMark, video_timeline
+
+    timeline = video_timeline(
+        [TimelineMark("face", 0, "obama"), TimelineMark("vehicle", 5000, "car")],
+        lanes=[("face", "Faces"), ("vehicle", "Vehicles")], duration_ms=10_000,
+    )
+    faces, vehicles = timeline["lanes"]
+    assert [m["label"] for m in faces["marks"]] == ["obama"]
+    assert faces["marks"][0]["x"] == timeline["left"]
+    assert vehicles["marks"][0]["x"] == round(70 + 560 * 0.5, 1)
+    assert timeline["ticks"][-1]["label"] == "10.0s"
 
 
 def test_api_docs_cover_every_endpoint_of_the_contract(client):
     html = client.get("/api-docs/").content.decode()
     for path in [
         "/api/faces/compare", "/api/faces/detect", "/api/faces/search", "/api/faces/batch-match",
-        "/api/faces/collections", "/api/faces/collections/{id}/faces", "/api/vehicles/detect",
+        "/api/faces/collections", "/api/faces/collections/{collection_id}/faces",
+        "/api/vehicles/detect",
         "/api/body/analyze", "/api/videos/analyze", "/api/videos/{job_id}",
         "/api/videos/{job_id}/results",
     ]:
