@@ -22,9 +22,9 @@ from django.db import connections
 from django.db.models import QuerySet
 
 from faces import vector_store
+from faces.errors import CollectionNotFound, FaceNotFound
 from faces.index import DescriptorIndex, IndexMatch
 from faces.models import Collection, Face
-from visionera.api.errors import NotFound
 from visionera.db_routers import replica_reads, search_database
 
 logger = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def collection_get(*, owner, reference) -> Collection:
         else collections.filter(name=str(reference)).first()
     )
     if found is None:
-        raise NotFound(f"no collection {str(reference)[:100]!r} in this account")
+        raise CollectionNotFound(f"no collection {str(reference)[:100]!r} in this account")
     return found
 
 
@@ -70,7 +70,7 @@ def face_list(collection: Collection, *, label: str | None = None) -> QuerySet[F
 def face_get(*, collection: Collection, face_id) -> Face:
     face = Face.objects.filter(collection=collection, pk=_as_uuid(face_id)).first()
     if face is None or _as_uuid(face_id) is None:
-        raise NotFound(f"no face {str(face_id)[:100]!r} in this collection")
+        raise FaceNotFound(f"no face {str(face_id)[:100]!r} in this collection")
     return face
 
 

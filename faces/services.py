@@ -1,6 +1,6 @@
 """Face operations: compare, detect, collections and enrolment, 1:N search, N:N batch.
 
-Views hand in decoded images (visionera.api.uploads.DecodedImage); the framework-free
+Views hand in decoded images (vision.media.DecodedImage); the framework-free
 engine does the vision; this layer picks faces, applies thresholds, touches the database
 and returns plain dicts in the contract's shape.
 """
@@ -16,17 +16,16 @@ from PIL import Image
 
 from faces import engine
 from faces.attributes import AttributeUnavailable, estimate_attributes
+from faces.errors import (
+    AttributeEstimationUnavailable,
+    CollectionExists,
+    InvalidCollectionName,
+    NoFaceDetected,
+)
 from faces.index import cluster, descriptor_to_bytes, pairwise_distances
 from faces.models import Collection, Face
 from faces.selectors import collection_gallery
 from vision.media import DecodedImage
-from visionera.api.errors import ApiError, InvalidRequest, NoFaceDetected, ServiceUnavailable
-
-
-class CollectionExists(ApiError):
-    status = 409
-    code = "already_exists"
-    default_message = "A collection with this name exists already."
 
 
 def _round(value: float) -> float:
@@ -81,7 +80,7 @@ def detect_faces(*, image: DecodedImage, attributes: Sequence[str] = ()) -> dict
                 estimate_attributes(image.pixels, face, attributes) if attributes else {}
             )
         except AttributeUnavailable as error:
-            raise ServiceUnavailable(str(error)) from error
+            raise AttributeEstimationUnavailable(str(error)) from error
         rendered.append(
             {
                 "box": face.box.as_dict(),
@@ -100,7 +99,7 @@ def detect_faces(*, image: DecodedImage, attributes: Sequence[str] = ()) -> dict
 def create_collection(*, owner, name: str) -> Collection:
     name = name.strip()
     if not name:
-        raise InvalidRequest("name: must not be blank")
+        raise InvalidCollectionName("name: must not be blank")
     try:
         with transaction.atomic():
             return Collection.objects.create(owner=owner, name=name)
