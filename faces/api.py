@@ -259,7 +259,7 @@ class CollectionListApi(_FacesView):
     def get(self, request):
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(
-            selectors.collection_list(request.user), request, view=self
+            selectors.collection_list(owner=request.user), request, view=self
         )
         return paginator.get_paginated_response(CollectionOutputSerializer(page, many=True).data)
 
@@ -333,7 +333,7 @@ class CollectionFacesApi(_FacesView):
         collection = selectors.collection_get(owner=request.user, reference=collection_id)
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(
-            selectors.face_list(collection, label=request.query_params.get("label")),
+            selectors.face_list(collection=collection, label=request.query_params.get("label")),
             request,
             view=self,
         )

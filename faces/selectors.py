@@ -42,13 +42,17 @@ def _as_uuid(value) -> uuid.UUID | None:
         return None
 
 
-def collection_list(owner) -> QuerySet[Collection]:
+def collection_list(*, owner) -> QuerySet[Collection]:
     return Collection.objects.filter(owner=owner).order_by("-created_at")
 
 
 def collection_get(*, owner, reference) -> Collection:
-    """The owner's collection by id (or by exact name); anyone else's is simply not found."""
-    collections = collection_list(owner)
+    """The owner's collection by id (or by exact name); anyone else's is simply not found.
+
+    The one collection lookup: the collection routes, 1:N search and video analysis all
+    find their collection here, so each accepts what the others accept.
+    """
+    collections = collection_list(owner=owner)
     collection_id = _as_uuid(reference)
     found = (
         collections.filter(pk=collection_id).first()
@@ -60,7 +64,7 @@ def collection_get(*, owner, reference) -> Collection:
     return found
 
 
-def face_list(collection: Collection, *, label: str | None = None) -> QuerySet[Face]:
+def face_list(*, collection: Collection, label: str | None = None) -> QuerySet[Face]:
     faces = Face.objects.filter(collection=collection).defer("descriptor").order_by("created_at")
     if label:
         faces = faces.filter(label=label)
@@ -68,8 +72,9 @@ def face_list(collection: Collection, *, label: str | None = None) -> QuerySet[F
 
 
 def face_get(*, collection: Collection, face_id) -> Face:
-    face = Face.objects.filter(collection=collection, pk=_as_uuid(face_id)).first()
-    if face is None or _as_uuid(face_id) is None:
+    parsed = _as_uuid(face_id)
+    face = Face.objects.filter(collection=collection, pk=parsed).first() if parsed else None
+    if face is None:
         raise FaceNotFound(f"no face {str(face_id)[:100]!r} in this collection")
     return face
 
