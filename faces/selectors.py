@@ -26,6 +26,7 @@ from faces.errors import CollectionNotFound, FaceNotFound
 from faces.index import DescriptorIndex, IndexMatch
 from faces.models import Collection, Face
 from visionera.db_routers import replica_reads, search_database
+from visionera.ids import parse_uuid
 
 logger = logging.getLogger(__name__)
 
@@ -33,13 +34,6 @@ EXACT = "exact"
 PGVECTOR = "pgvector"
 
 GALLERY_CACHE_SIZE = 64
-
-
-def _as_uuid(value) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError, AttributeError):
-        return None
 
 
 def collection_list(*, owner) -> QuerySet[Collection]:
@@ -53,7 +47,7 @@ def collection_get(*, owner, reference) -> Collection:
     find their collection here, so each accepts what the others accept.
     """
     collections = collection_list(owner=owner)
-    collection_id = _as_uuid(reference)
+    collection_id = parse_uuid(reference)
     found = (
         collections.filter(pk=collection_id).first()
         if collection_id
@@ -72,7 +66,7 @@ def face_list(*, collection: Collection, label: str | None = None) -> QuerySet[F
 
 
 def face_get(*, collection: Collection, face_id) -> Face:
-    parsed = _as_uuid(face_id)
+    parsed = parse_uuid(face_id)
     face = Face.objects.filter(collection=collection, pk=parsed).first() if parsed else None
     if face is None:
         raise FaceNotFound(f"no face {str(face_id)[:100]!r} in this collection")
