@@ -28,15 +28,11 @@ from faces.selectors import collection_gallery
 from vision.media import DecodedImage
 
 
-def _round(value: float) -> float:
-    return round(float(value), 4)
-
-
 def _verdict(distance: float, threshold: float) -> dict:
     return {
         "match": bool(distance <= threshold),
-        "similarity": _round(engine.similarity(distance)),
-        "distance": _round(distance),
+        "similarity": engine.round_score(engine.similarity(distance)),
+        "distance": engine.round_score(distance),
     }
 
 
@@ -87,7 +83,7 @@ def detect_faces(*, image: DecodedImage, attributes: Sequence[str] = ()) -> dict
                 "landmarks": [point.as_dict() for point in face.landmarks],
                 "quality": {
                     **face.quality.as_dict(),
-                    "detection_score": _round(face.detection_score),
+                    "detection_score": engine.round_score(face.detection_score),
                 },
                 "attributes": face_attributes,
             }
@@ -183,8 +179,8 @@ def search_collection(
                     {
                         "face_id": gallery.face_ids[match.row],
                         "label": gallery.labels[match.row],
-                        "similarity": _round(engine.similarity(match.distance)),
-                        "distance": _round(match.distance),
+                        "similarity": engine.round_score(engine.similarity(match.distance)),
+                        "distance": engine.round_score(match.distance),
                         "metadata": gallery.metadata[match.row],
                     }
                     for match in matches
