@@ -7,7 +7,8 @@
 - ``exact``: everywhere else, a gallery is one collection's descriptors as a single
   matrix (faces.index.DescriptorIndex) held in process memory and rebuilt only when the
   collection's version moves: one vectorised pass, no per-request database scan.
-Both answer through the same Gallery shape, so faces.services does not know which ran.
+Both answer as a SearchGallery (MemoryGallery or DatabaseGallery: face_ids, labels,
+metadata and an index with search_many), so faces.services does not know which ran.
 """
 
 import logging
@@ -84,7 +85,9 @@ def descriptor_list(*, collection_id) -> tuple[list[str], list[bytes]]:
 
 
 @dataclass(frozen=True)
-class Gallery:
+class MemoryGallery:
+    """A collection's descriptors as one in-process matrix, cached until its version moves."""
+
     version: int
     index: DescriptorIndex
     face_ids: list[str]
@@ -92,7 +95,7 @@ class Gallery:
     metadata: list[dict]
 
 
-_galleries: OrderedDict[uuid.UUID, Gallery] = OrderedDict()
+_galleries: OrderedDict[uuid.UUID, MemoryGallery] = OrderedDict()
 _galleries_lock = threading.Lock()
 
 
@@ -204,7 +207,11 @@ def forget_search_engine() -> None:
         _engines.clear()
 
 
-def collection_gallery(collection: Collection) -> Gallery | DatabaseGallery:
+SearchGallery = MemoryGallery | DatabaseGallery
+"""What 1:N search runs against, whichever engine holds the descriptors."""
+
+
+def collection_gallery(collection: Collection) -> SearchGallery:
     """What faces.services searches: PostgreSQL's index, or the in-process matrix."""
     if search_engine() == PGVECTOR:
         return DatabaseGallery(
@@ -215,7 +222,7 @@ def collection_gallery(collection: Collection) -> Gallery | DatabaseGallery:
     return _cached_gallery(collection)
 
 
-def _cached_gallery(collection: Collection) -> Gallery:
+def _cached_gallery(collection: Collection) -> MemoryGallery:
     """The collection's descriptor matrix, cached per process until its version changes."""
     with _galleries_lock:
         cached = _galleries.get(collection.pk)
@@ -231,7 +238,7 @@ def _cached_gallery(collection: Collection) -> Gallery:
     return gallery
 
 
-def _load_gallery(collection: Collection) -> Gallery:
+def _load_gallery(collection: Collection) -> MemoryGallery:
     # Read the version first: a face enrolled during the load bumps it past ours, so the
     # next search reloads rather than trusting a gallery that might miss that face.
     version = Collection.objects.filter(pk=collection.pk).values_list("version", flat=True).first()
@@ -242,7 +249,7 @@ def _load_gallery(collection: Collection) -> Gallery:
     )
     face_ids = [str(row[0]) for row in rows]
     index = DescriptorIndex.from_rows(face_ids, (bytes(row[3]) for row in rows))
-    return Gallery(
+    return MemoryGallery(
         version=version if version is not None else collection.version,
         index=index,
         face_ids=face_ids,
