@@ -347,7 +347,7 @@ class CollectionFacesApi(_FacesView):
     def post(self, request, collection_id):
         collection = selectors.collection_get(owner=request.user, reference=collection_id)
         data = self.validated(self.InputSerializer)
-        face = services.enroll_face(
+        face = services.enrol_face(
             collection=collection,
             image=data["image"],
             label=data["label"],

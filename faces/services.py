@@ -125,8 +125,20 @@ def _jpeg(pixels: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def _faces_changed(*, collection: Collection, face_delta: int) -> None:
+    """The rule for every enrolment and removal: move the collection's version and face count.
+
+    In the writer's transaction. Each process's cached search matrix
+    (faces.selectors.MemoryGallery) is rebuilt when the version moves, and pgvector search
+    picks an exact scan or the HNSW index from face_count, so a writer that skipped this
+    would leave searches answering from stale faces. enrol_face and delete_face are the only
+    writers of faces.
+    """
+    collection.bump(face_delta=face_delta)
+
+
 @transaction.atomic
-def enroll_face(
+def enrol_face(
     *, collection: Collection, image: DecodedImage, label: str, metadata: dict | None = None
 ) -> Face:
     """Add the image's largest face to the collection under `label`."""
@@ -141,7 +153,7 @@ def enroll_face(
     if settings.VISIONERA_KEEP_ENROLLED_IMAGES:
         enrolled.image.save(f"{enrolled.id}.jpg", ContentFile(_jpeg(image.pixels)), save=False)
     enrolled.save()
-    collection.bump(face_delta=1)
+    _faces_changed(collection=collection, face_delta=1)
     return enrolled
 
 
@@ -149,7 +161,7 @@ def enroll_face(
 def delete_face(*, face: Face) -> None:
     collection = face.collection
     face.delete()
-    collection.bump(face_delta=-1)
+    _faces_changed(collection=collection, face_delta=-1)
 
 
 def search_collection(
