@@ -28,7 +28,7 @@ from faces.selectors import collection_gallery
 from vision.media import DecodedImage
 
 
-def _verdict(distance: float, threshold: float) -> dict:
+def _verdict(*, distance: float, threshold: float) -> dict:
     return {
         "match": bool(distance <= threshold),
         "similarity": engine.round_score(engine.similarity(distance)),
@@ -57,7 +57,7 @@ def compare_faces(*, source: DecodedImage, target: DecodedImage, threshold: floa
         )
     distance = engine.face_distance(found_source[0].descriptor, found_target[0].descriptor)
     return {
-        **_verdict(distance, threshold),
+        **_verdict(distance=distance, threshold=threshold),
         "confidence": engine.confidence_band(distance, threshold),
         "threshold": threshold,
         "faces_detected": faces_detected,
@@ -108,18 +108,21 @@ def delete_collection(*, collection: Collection) -> None:
     collection.delete()  # faces cascade; faces.signals removes any kept photos
 
 
-def _largest_face_with_descriptor(image: DecodedImage) -> tuple[engine.DetectedFace, int]:
+def _no_face_in(*, image: DecodedImage) -> NoFaceDetected:
+    """Enrolment and search need a face in their one image: the error names the file."""
+    return NoFaceDetected(f"no face detected in {image.filename}", extra={"faces_detected": 0})
+
+
+def _largest_face_with_descriptor(*, image: DecodedImage) -> engine.DetectedFace:
     faces = engine.get_face_engine().detect(
         image.pixels, descriptors=True, max_faces=1, coarse_to_fine=True
     )
     if not faces:
-        raise NoFaceDetected(
-            f"no face detected in {image.filename}", extra={"faces_detected": 0}
-        )
-    return faces[0], len(faces)
+        raise _no_face_in(image=image)
+    return faces[0]
 
 
-def _jpeg(pixels: np.ndarray) -> bytes:
+def _jpeg(*, pixels: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="JPEG", quality=90)
     return buffer.getvalue()
@@ -142,7 +145,7 @@ def enrol_face(
     *, collection: Collection, image: DecodedImage, label: str, metadata: dict | None = None
 ) -> Face:
     """Add the image's largest face to the collection under `label`."""
-    face, _ = _largest_face_with_descriptor(image)
+    face = _largest_face_with_descriptor(image=image)
     enrolled = Face(
         collection=collection,
         label=label.strip(),
@@ -151,7 +154,8 @@ def enrol_face(
         descriptor=descriptor_to_bytes(face.descriptor),
     )
     if settings.VISIONERA_KEEP_ENROLLED_IMAGES:
-        enrolled.image.save(f"{enrolled.id}.jpg", ContentFile(_jpeg(image.pixels)), save=False)
+        photo = ContentFile(_jpeg(pixels=image.pixels))
+        enrolled.image.save(f"{enrolled.id}.jpg", photo, save=False)
     enrolled.save()
     _faces_changed(collection=collection, face_delta=1)
     return enrolled
@@ -175,9 +179,7 @@ def search_collection(
     """1:N: the `max_faces` largest faces, each with its best matches within threshold."""
     faces = engine.get_face_engine().detect(image.pixels, descriptors=True, max_faces=max_faces)
     if not faces:
-        raise NoFaceDetected(
-            f"no face detected in {image.filename}", extra={"faces_detected": 0}
-        )
+        raise _no_face_in(image=image)
     searched = faces[:max_faces]
     gallery = collection_gallery(collection)
     queries = np.stack([face.descriptor for face in searched])
@@ -244,7 +246,13 @@ def batch_match(*, images: Iterable[DecodedImage], threshold: float) -> dict:
         distances = pairwise_distances(stacked)
         for i, a in enumerate(with_face):
             for j in range(i + 1, len(with_face)):
-                pairs.append({"a": a, "b": with_face[j], **_verdict(distances[i, j], threshold)})
+                pairs.append(
+                    {
+                        "a": a,
+                        "b": with_face[j],
+                        **_verdict(distance=distances[i, j], threshold=threshold),
+                    }
+                )
         groups = [[with_face[member] for member in group] for group in cluster(stacked, threshold)]
     return {
         "images": rendered,
