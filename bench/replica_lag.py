@@ -75,7 +75,7 @@ def measure(enrolments: int) -> None:
         vector *= 1.4 / np.linalg.norm(vector)
         face = Face.objects.create(collection=collection, label=str(number), box={},
                                    descriptor=descriptor_to_bytes(vector))
-        collection.bump(face_delta=1)  # committed (autocommit), as enroll_face's atomic block
+        collection.bump(face_delta=1)  # committed (autocommit), as enrol_face's atomic block
         committed = time.perf_counter()
         attempts = 0
         while True:

@@ -252,7 +252,7 @@ class CollectionListApi(_FacesView):
         summary="List collections", tags=["collections"],
     )
     def get(self, request):
-        page = self.paginate_queryset(selectors.collection_list(request.user))
+        page = self.paginate_queryset(selectors.collection_list(owner=request.user))
         return self.get_paginated_response(CollectionOutputSerializer(page, many=True).data)
 
     @extend_schema(
@@ -325,7 +325,7 @@ class CollectionFacesApi(_FacesView):
     def get(self, request, collection_id):
         collection = selectors.collection_get(owner=request.user, reference=collection_id)
         page = self.paginate_queryset(
-            selectors.face_list(collection, label=request.query_params.get("label"))
+            selectors.face_list(collection=collection, label=request.query_params.get("label"))
         )
         return self.get_paginated_response(EnrolledFaceSerializer(page, many=True).data)
 
@@ -337,7 +337,7 @@ class CollectionFacesApi(_FacesView):
     def post(self, request, collection_id):
         collection = selectors.collection_get(owner=request.user, reference=collection_id)
         data = self.validated(self.InputSerializer)
-        face = services.enroll_face(
+        face = services.enrol_face(
             collection=collection,
             image=data["image"],
             label=data["label"],

@@ -17,7 +17,7 @@ from typing import Any
 import dlib
 import numpy as np
 
-from faces.engine import DetectedFace
+from faces.engine import DetectedFace, round_score
 
 SUPPORTED_ATTRIBUTES = frozenset({"age", "gender", "emotion"})
 
@@ -65,7 +65,7 @@ class _AgeGenderNetworks:
         probabilities = self.gender.probabilities([chip])[0]
         labels = self.gender.spec.labels
         best = int(np.argmax(probabilities))
-        return {"value": str(labels[best]), "confidence": round(float(probabilities[best]), 4)}
+        return {"value": str(labels[best]), "confidence": round_score(probabilities[best])}
 
 
 _networks: _AgeGenderNetworks | None = None
@@ -107,7 +107,7 @@ def estimate_attributes(
             result["gender"] = networks.estimate_gender(_chip(image, shape, _GENDER_CHIP_SIZE))
     if "emotion" in wanted:
         value, confidence = _classify_emotion()(face_crop(image, face))
-        result["emotion"] = {"value": value, "confidence": round(float(confidence), 4)}
+        result["emotion"] = {"value": value, "confidence": round_score(confidence)}
     return result
 
 

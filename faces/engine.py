@@ -581,6 +581,18 @@ def face_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.linalg.norm(np.asarray(a, np.float64) - np.asarray(b, np.float64)))
 
 
+SCORE_DECIMALS = 4
+"""Decimals of every distance, similarity, detection score and attribute confidence a
+response carries. 1e-4 is far finer than any decision margin (confidence bands are 0.05
+apart) yet hides the ~2e-6 by which the ONNX and dlib descriptor backends differ, so a
+response does not change with the backend."""
+
+
+def round_score(value: float) -> float:
+    """A distance, similarity or confidence as responses give it (:data:`SCORE_DECIMALS`)."""
+    return round(float(value), SCORE_DECIMALS)
+
+
 SIMILARITY_STEEPNESS = 12.0
 """Slope of the similarity logistic, per unit of distance (see :func:`similarity`)."""
 

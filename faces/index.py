@@ -15,8 +15,9 @@ import numpy as np
 
 from faces.engine import DEFAULT_THRESHOLD, DESCRIPTOR_SIZE
 
-DESCRIPTOR_BYTES = DESCRIPTOR_SIZE * 4
 _STORAGE_DTYPE = np.dtype("<f4")
+DESCRIPTOR_BYTES = DESCRIPTOR_SIZE * _STORAGE_DTYPE.itemsize
+"""Size of a stored descriptor (Face.descriptor): 128 little-endian float32, 512 bytes."""
 
 
 def descriptor_to_bytes(descriptor: np.ndarray) -> bytes:

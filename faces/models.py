@@ -5,7 +5,8 @@ from django.db import models
 from django.db.models import F
 from pgvector.django import HnswIndex, VectorField
 
-DESCRIPTOR_BYTES = 128 * 4  # 128 float32
+from faces.engine import DESCRIPTOR_SIZE
+from faces.index import DESCRIPTOR_BYTES
 
 
 class Collection(models.Model):
@@ -69,7 +70,7 @@ class FaceVector(models.Model):
 
     id = models.UUIDField(primary_key=True)
     collection_id = models.UUIDField()
-    embedding = VectorField(dimensions=128, null=True)
+    embedding = VectorField(dimensions=DESCRIPTOR_SIZE, null=True)
 
     class Meta:
         managed = False

@@ -7,7 +7,8 @@
 - ``exact``: everywhere else, a gallery is one collection's descriptors as a single
   matrix (faces.index.DescriptorIndex) held in process memory and rebuilt only when the
   collection's version moves: one vectorised pass, no per-request database scan.
-Both answer through the same Gallery shape, so faces.services does not know which ran.
+Both answer as a SearchGallery (MemoryGallery or DatabaseGallery: face_ids, labels,
+metadata and an index with search_many), so faces.services does not know which ran.
 """
 
 import logging
@@ -22,10 +23,11 @@ from django.db import connections
 from django.db.models import QuerySet
 
 from faces import vector_store
+from faces.errors import CollectionNotFound, FaceNotFound
 from faces.index import DescriptorIndex, IndexMatch
 from faces.models import Collection, Face
-from visionera.api.errors import NotFound
 from visionera.db_routers import replica_reads, search_database
+from visionera.ids import parse_uuid
 
 logger = logging.getLogger(__name__)
 
@@ -35,32 +37,29 @@ PGVECTOR = "pgvector"
 GALLERY_CACHE_SIZE = 64
 
 
-def _as_uuid(value) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError, AttributeError):
-        return None
-
-
-def collection_list(owner) -> QuerySet[Collection]:
+def collection_list(*, owner) -> QuerySet[Collection]:
     return Collection.objects.filter(owner=owner).order_by("-created_at")
 
 
 def collection_get(*, owner, reference) -> Collection:
-    """The owner's collection by id (or by exact name); anyone else's is simply not found."""
-    collections = collection_list(owner)
-    collection_id = _as_uuid(reference)
+    """The owner's collection by id (or by exact name); anyone else's is simply not found.
+
+    The one collection lookup: the collection routes, 1:N search and video analysis all
+    find their collection here, so each accepts what the others accept.
+    """
+    collections = collection_list(owner=owner)
+    collection_id = parse_uuid(reference)
     found = (
         collections.filter(pk=collection_id).first()
         if collection_id
         else collections.filter(name=str(reference)).first()
     )
     if found is None:
-        raise NotFound(f"no collection {str(reference)[:100]!r} in this account")
+        raise CollectionNotFound(f"no collection {str(reference)[:100]!r} in this account")
     return found
 
 
-def face_list(collection: Collection, *, label: str | None = None) -> QuerySet[Face]:
+def face_list(*, collection: Collection, label: str | None = None) -> QuerySet[Face]:
     faces = Face.objects.filter(collection=collection).defer("descriptor").order_by("created_at")
     if label:
         faces = faces.filter(label=label)
@@ -68,9 +67,10 @@ def face_list(collection: Collection, *, label: str | None = None) -> QuerySet[F
 
 
 def face_get(*, collection: Collection, face_id) -> Face:
-    face = Face.objects.filter(collection=collection, pk=_as_uuid(face_id)).first()
-    if face is None or _as_uuid(face_id) is None:
-        raise NotFound(f"no face {str(face_id)[:100]!r} in this collection")
+    parsed = parse_uuid(face_id)
+    face = Face.objects.filter(collection=collection, pk=parsed).first() if parsed else None
+    if face is None:
+        raise FaceNotFound(f"no face {str(face_id)[:100]!r} in this collection")
     return face
 
 
@@ -85,7 +85,9 @@ def descriptor_list(*, collection_id) -> tuple[list[str], list[bytes]]:
 
 
 @dataclass(frozen=True)
-class Gallery:
+class MemoryGallery:
+    """A collection's descriptors as one in-process matrix, cached until its version moves."""
+
     version: int
     index: DescriptorIndex
     face_ids: list[str]
@@ -93,7 +95,7 @@ class Gallery:
     metadata: list[dict]
 
 
-_galleries: OrderedDict[uuid.UUID, Gallery] = OrderedDict()
+_galleries: OrderedDict[uuid.UUID, MemoryGallery] = OrderedDict()
 _galleries_lock = threading.Lock()
 
 
@@ -205,7 +207,11 @@ def forget_search_engine() -> None:
         _engines.clear()
 
 
-def collection_gallery(collection: Collection) -> Gallery | DatabaseGallery:
+SearchGallery = MemoryGallery | DatabaseGallery
+"""What 1:N search runs against, whichever engine holds the descriptors."""
+
+
+def collection_gallery(collection: Collection) -> SearchGallery:
     """What faces.services searches: PostgreSQL's index, or the in-process matrix."""
     if search_engine() == PGVECTOR:
         return DatabaseGallery(
@@ -216,7 +222,7 @@ def collection_gallery(collection: Collection) -> Gallery | DatabaseGallery:
     return _cached_gallery(collection)
 
 
-def _cached_gallery(collection: Collection) -> Gallery:
+def _cached_gallery(collection: Collection) -> MemoryGallery:
     """The collection's descriptor matrix, cached per process until its version changes."""
     with _galleries_lock:
         cached = _galleries.get(collection.pk)
@@ -232,7 +238,7 @@ def _cached_gallery(collection: Collection) -> Gallery:
     return gallery
 
 
-def _load_gallery(collection: Collection) -> Gallery:
+def _load_gallery(collection: Collection) -> MemoryGallery:
     # Read the version first: a face enrolled during the load bumps it past ours, so the
     # next search reloads rather than trusting a gallery that might miss that face.
     version = Collection.objects.filter(pk=collection.pk).values_list("version", flat=True).first()
@@ -243,7 +249,7 @@ def _load_gallery(collection: Collection) -> Gallery:
     )
     face_ids = [str(row[0]) for row in rows]
     index = DescriptorIndex.from_rows(face_ids, (bytes(row[3]) for row in rows))
-    return Gallery(
+    return MemoryGallery(
         version=version if version is not None else collection.version,
         index=index,
         face_ids=face_ids,

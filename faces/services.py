@@ -1,6 +1,6 @@
 """Face operations: compare, detect, collections and enrolment, 1:N search, N:N batch.
 
-Views hand in decoded images (visionera.api.uploads.DecodedImage); the framework-free
+Views hand in decoded images (vision.media.DecodedImage); the framework-free
 engine does the vision; this layer picks faces, applies thresholds, touches the database
 and returns plain dicts in the contract's shape.
 """
@@ -16,28 +16,23 @@ from PIL import Image
 
 from faces import engine
 from faces.attributes import AttributeUnavailable, estimate_attributes
+from faces.errors import (
+    AttributeEstimationUnavailable,
+    CollectionExists,
+    InvalidCollectionName,
+    NoFaceDetected,
+)
 from faces.index import cluster, descriptor_to_bytes, pairwise_distances
 from faces.models import Collection, Face
 from faces.selectors import collection_gallery
 from vision.media import DecodedImage
-from visionera.api.errors import ApiError, InvalidRequest, NoFaceDetected, ServiceUnavailable
 
 
-class CollectionExists(ApiError):
-    status = 409
-    code = "already_exists"
-    default_message = "A collection with this name exists already."
-
-
-def _round(value: float) -> float:
-    return round(float(value), 4)
-
-
-def _verdict(distance: float, threshold: float) -> dict:
+def _verdict(*, distance: float, threshold: float) -> dict:
     return {
         "match": bool(distance <= threshold),
-        "similarity": _round(engine.similarity(distance)),
-        "distance": _round(distance),
+        "similarity": engine.round_score(engine.similarity(distance)),
+        "distance": engine.round_score(distance),
     }
 
 
@@ -62,7 +57,7 @@ def compare_faces(*, source: DecodedImage, target: DecodedImage, threshold: floa
         )
     distance = engine.face_distance(found_source[0].descriptor, found_target[0].descriptor)
     return {
-        **_verdict(distance, threshold),
+        **_verdict(distance=distance, threshold=threshold),
         "confidence": engine.confidence_band(distance, threshold),
         "threshold": threshold,
         "faces_detected": faces_detected,
@@ -81,14 +76,14 @@ def detect_faces(*, image: DecodedImage, attributes: Sequence[str] = ()) -> dict
                 estimate_attributes(image.pixels, face, attributes) if attributes else {}
             )
         except AttributeUnavailable as error:
-            raise ServiceUnavailable(str(error)) from error
+            raise AttributeEstimationUnavailable(str(error)) from error
         rendered.append(
             {
                 "box": face.box.as_dict(),
                 "landmarks": [point.as_dict() for point in face.landmarks],
                 "quality": {
                     **face.quality.as_dict(),
-                    "detection_score": _round(face.detection_score),
+                    "detection_score": engine.round_score(face.detection_score),
                 },
                 "attributes": face_attributes,
             }
@@ -100,7 +95,7 @@ def detect_faces(*, image: DecodedImage, attributes: Sequence[str] = ()) -> dict
 def create_collection(*, owner, name: str) -> Collection:
     name = name.strip()
     if not name:
-        raise InvalidRequest("name: must not be blank")
+        raise InvalidCollectionName("name: must not be blank")
     try:
         with transaction.atomic():
             return Collection.objects.create(owner=owner, name=name)
@@ -113,29 +108,44 @@ def delete_collection(*, collection: Collection) -> None:
     collection.delete()  # faces cascade; faces.signals removes any kept photos
 
 
-def _largest_face_with_descriptor(image: DecodedImage) -> tuple[engine.DetectedFace, int]:
+def _no_face_in(*, image: DecodedImage) -> NoFaceDetected:
+    """Enrolment and search need a face in their one image: the error names the file."""
+    return NoFaceDetected(f"no face detected in {image.filename}", extra={"faces_detected": 0})
+
+
+def _largest_face_with_descriptor(*, image: DecodedImage) -> engine.DetectedFace:
     faces = engine.get_face_engine().detect(
         image.pixels, descriptors=True, max_faces=1, coarse_to_fine=True
     )
     if not faces:
-        raise NoFaceDetected(
-            f"no face detected in {image.filename}", extra={"faces_detected": 0}
-        )
-    return faces[0], len(faces)
+        raise _no_face_in(image=image)
+    return faces[0]
 
 
-def _jpeg(pixels: np.ndarray) -> bytes:
+def _jpeg(*, pixels: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="JPEG", quality=90)
     return buffer.getvalue()
 
 
+def _faces_changed(*, collection: Collection, face_delta: int) -> None:
+    """The rule for every enrolment and removal: move the collection's version and face count.
+
+    In the writer's transaction. Each process's cached search matrix
+    (faces.selectors.MemoryGallery) is rebuilt when the version moves, and pgvector search
+    picks an exact scan or the HNSW index from face_count, so a writer that skipped this
+    would leave searches answering from stale faces. enrol_face and delete_face are the only
+    writers of faces.
+    """
+    collection.bump(face_delta=face_delta)
+
+
 @transaction.atomic
-def enroll_face(
+def enrol_face(
     *, collection: Collection, image: DecodedImage, label: str, metadata: dict | None = None
 ) -> Face:
     """Add the image's largest face to the collection under `label`."""
-    face, _ = _largest_face_with_descriptor(image)
+    face = _largest_face_with_descriptor(image=image)
     enrolled = Face(
         collection=collection,
         label=label.strip(),
@@ -144,9 +154,10 @@ def enroll_face(
         descriptor=descriptor_to_bytes(face.descriptor),
     )
     if settings.VISIONERA_KEEP_ENROLLED_IMAGES:
-        enrolled.image.save(f"{enrolled.id}.jpg", ContentFile(_jpeg(image.pixels)), save=False)
+        photo = ContentFile(_jpeg(pixels=image.pixels))
+        enrolled.image.save(f"{enrolled.id}.jpg", photo, save=False)
     enrolled.save()
-    collection.bump(face_delta=1)
+    _faces_changed(collection=collection, face_delta=1)
     return enrolled
 
 
@@ -154,7 +165,7 @@ def enroll_face(
 def delete_face(*, face: Face) -> None:
     collection = face.collection
     face.delete()
-    collection.bump(face_delta=-1)
+    _faces_changed(collection=collection, face_delta=-1)
 
 
 def search_collection(
@@ -168,9 +179,7 @@ def search_collection(
     """1:N: the `max_faces` largest faces, each with its best matches within threshold."""
     faces = engine.get_face_engine().detect(image.pixels, descriptors=True, max_faces=max_faces)
     if not faces:
-        raise NoFaceDetected(
-            f"no face detected in {image.filename}", extra={"faces_detected": 0}
-        )
+        raise _no_face_in(image=image)
     searched = faces[:max_faces]
     gallery = collection_gallery(collection)
     queries = np.stack([face.descriptor for face in searched])
@@ -184,8 +193,8 @@ def search_collection(
                     {
                         "face_id": gallery.face_ids[match.row],
                         "label": gallery.labels[match.row],
-                        "similarity": _round(engine.similarity(match.distance)),
-                        "distance": _round(match.distance),
+                        "similarity": engine.round_score(engine.similarity(match.distance)),
+                        "distance": engine.round_score(match.distance),
                         "metadata": gallery.metadata[match.row],
                     }
                     for match in matches
@@ -237,7 +246,13 @@ def batch_match(*, images: Iterable[DecodedImage], threshold: float) -> dict:
         distances = pairwise_distances(stacked)
         for i, a in enumerate(with_face):
             for j in range(i + 1, len(with_face)):
-                pairs.append({"a": a, "b": with_face[j], **_verdict(distances[i, j], threshold)})
+                pairs.append(
+                    {
+                        "a": a,
+                        "b": with_face[j],
+                        **_verdict(distance=distances[i, j], threshold=threshold),
+                    }
+                )
         groups = [[with_face[member] for member in group] for group in cluster(stacked, threshold)]
     return {
         "images": rendered,

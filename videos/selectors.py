@@ -1,18 +1,10 @@
 """Reads for video jobs: every lookup is scoped to the owner (another account's job is 404)."""
 
-import uuid
-
 from django.db.models import QuerySet
 
 from videos.errors import VideoJobNotFound
 from videos.models import VideoDetection, VideoJob, WebhookDelivery
-
-
-def _as_uuid(value) -> uuid.UUID | None:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except (TypeError, ValueError, AttributeError):
-        return None
+from visionera.ids import parse_uuid
 
 
 def job_list(*, owner) -> QuerySet[VideoJob]:
@@ -22,7 +14,7 @@ def job_list(*, owner) -> QuerySet[VideoJob]:
 def job_get(*, owner, job_id) -> VideoJob:
     """The caller's job, or VideoJobNotFound (also for a malformed id or another account's
     job)."""
-    parsed = _as_uuid(job_id)
+    parsed = parse_uuid(job_id)
     job = VideoJob.objects.filter(owner=owner, pk=parsed).first() if parsed else None
     if job is None:
         raise VideoJobNotFound()

@@ -75,7 +75,7 @@ def test_keys_and_secrets_never_reach_the_logs(db, caplog, settings):
 
     original = faces_api.selectors.collection_list
     try:
-        faces_api.selectors.collection_list = lambda owner: 1 / 0
+        faces_api.selectors.collection_list = lambda *, owner: 1 / 0
         assert client.get(COLLECTIONS, HTTP_X_API_KEY=key).status_code == 500
     finally:
         faces_api.selectors.collection_list = original
