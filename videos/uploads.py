@@ -8,6 +8,7 @@ layer never imports videos.
 
 from __future__ import annotations
 
+import errno
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,7 +56,7 @@ def store_video(upload, *, field: str = "video", directory: str = "videos") -> S
                 out.write(chunk)
     except OSError as exc:
         path.unlink(missing_ok=True)
-        if exc.errno == 28:  # ENOSPC
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise InsufficientStorage("the server has no room for this video") from None
         raise
     try:

@@ -116,7 +116,7 @@ def test_disk_full_while_storing_a_video_is_a_507_and_leaves_no_file(
 ):
     import builtins
 
-    from visionera.api import uploads
+    from videos import uploads
 
     real_open = builtins.open
 
