@@ -16,7 +16,6 @@ from django.urls import Resolver404, resolve
 from drf_spectacular.settings import spectacular_settings
 
 from accounts.groups import DEFAULT_RATE_LIMITS, GROUP_LABELS
-from visionera.api.errors import CATALOGUE
 
 METHOD_ORDER = ("get", "post", "put", "patch", "delete")
 _PATH_PARAMETER = re.compile(r"\{[^}/]+\}")
@@ -285,12 +284,3 @@ def _tag_rank(endpoint: dict) -> tuple[int, int]:
         TAG_ORDER.index(tag) if tag in TAG_ORDER else len(TAG_ORDER),
         examples.index(endpoint["id"]) if endpoint["id"] in examples else len(examples),
     )
-
-
-def error_list() -> list[dict]:
-    """Every error code the API answers with, in status order (the catalogue)."""
-    return [
-        {"status": error.status, "code": error.code, "message": error.default_message,
-         "when": error.when}
-        for error in CATALOGUE
-    ]

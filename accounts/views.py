@@ -31,6 +31,7 @@ from accounts.throttles import (
     throttle_password_reset,
     throttle_signup,
 )
+from visionera.api.errors import catalogue_rows
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def api_docs(request):
         {
             "base": base,
             "endpoints": api_guide.endpoint_list(base=base),
-            "errors": api_guide.error_list(),
+            "errors": catalogue_rows(),
             "plan_rows": plan_limit_list(),
             "groups": [(g, GROUP_LABELS[g]) for g in ALL_GROUPS],
             "rate_limits": [

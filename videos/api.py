@@ -7,7 +7,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from accounts import groups
-from vehicles.engine import COLOURS
+from bodies.serializers import KeypointSerializer
+from vehicles.serializers import VehicleColourSerializer
 from videos import selectors, services
 from videos.models import VideoDetection, VideoJob
 from videos.pipeline import FEATURES
@@ -106,18 +107,6 @@ class VideoJobPageSerializer(serializers.Serializer):
     results = VideoJobSerializer(many=True)
 
 
-class VideoKeypointSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    x = serializers.IntegerField()
-    y = serializers.IntegerField()
-    score = serializers.FloatField()
-
-
-class VideoVehicleColourSerializer(serializers.Serializer):
-    name = serializers.ChoiceField(choices=list(COLOURS))
-    confidence = serializers.FloatField()
-
-
 class DetectionSerializer(serializers.Serializer):
     """One detection; the optional fields present depend on `kind`."""
 
@@ -129,8 +118,8 @@ class DetectionSerializer(serializers.Serializer):
     distance = serializers.FloatField(required=False, help_text="face: distance to that label")
     type = serializers.CharField(required=False, help_text="vehicle: car, truck, bus…")
     confidence = serializers.FloatField(required=False, help_text="vehicle or body")
-    colour = VideoVehicleColourSerializer(required=False, help_text="vehicle: body colour")
-    keypoints = VideoKeypointSerializer(many=True, required=False, help_text="body: pose keypoints")
+    colour = VehicleColourSerializer(required=False, help_text="vehicle: body colour")
+    keypoints = KeypointSerializer(many=True, required=False, help_text="body: pose keypoints")
 
     def to_representation(self, detection):
         # The kind's own fields live in the row's JSON `payload`; lay them beside the common
