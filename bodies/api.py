@@ -6,8 +6,7 @@ from rest_framework import serializers
 from accounts import groups
 from bodies import services
 from bodies.serializers import PersonSerializer
-from vision.detection import AUTO_TILING_MIN_SIDE, TILING_MODES
-from visionera.api.fields import ImageUploadField
+from visionera.api.fields import ImageUploadField, min_confidence_field, tiling_field
 from visionera.api.views import EndpointView
 
 
@@ -17,17 +16,8 @@ class BodyAnalyzeApi(EndpointView):
 
     class InputSerializer(serializers.Serializer):
         image = ImageUploadField()
-        min_confidence = serializers.FloatField(
-            required=False, min_value=0.0, max_value=1.0, help_text="Drop weaker people."
-        )
-        tiling = serializers.ChoiceField(
-            choices=TILING_MODES,
-            required=False,
-            default="auto",
-            help_text="Also detect on overlapping full-resolution tiles, which finds small "
-            f"people in large photos (slower); auto does so for images at least "
-            f"{AUTO_TILING_MIN_SIDE} px on their longer side.",
-        )
+        min_confidence = min_confidence_field(weaker="people")
+        tiling = tiling_field(finds="people")
 
     class OutputSerializer(serializers.Serializer):
         people = PersonSerializer(many=True)

@@ -6,8 +6,7 @@ from rest_framework import serializers
 from accounts import groups
 from vehicles import services
 from vehicles.serializers import VehicleSerializer
-from vision.detection import AUTO_TILING_MIN_SIDE, TILING_MODES
-from visionera.api.fields import ImageUploadField
+from visionera.api.fields import ImageUploadField, min_confidence_field, tiling_field
 from visionera.api.views import EndpointView
 
 
@@ -17,20 +16,11 @@ class VehicleDetectApi(EndpointView):
 
     class InputSerializer(serializers.Serializer):
         image = ImageUploadField()
-        min_confidence = serializers.FloatField(
-            required=False, min_value=0.0, max_value=1.0, help_text="Drop weaker detections."
-        )
+        min_confidence = min_confidence_field(weaker="detections")
         plates = serializers.BooleanField(
             required=False, default=False, help_text="Read licence plates (slower)."
         )
-        tiling = serializers.ChoiceField(
-            choices=TILING_MODES,
-            required=False,
-            default="auto",
-            help_text="Also detect on overlapping full-resolution tiles, which finds small "
-            f"vehicles in large photos (slower); auto does so for images at least "
-            f"{AUTO_TILING_MIN_SIDE} px on their longer side.",
-        )
+        tiling = tiling_field(finds="vehicles")
 
     class OutputSerializer(serializers.Serializer):
         vehicles = VehicleSerializer(many=True)

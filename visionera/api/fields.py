@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
+from vision.detection import AUTO_TILING_MIN_SIDE, TILING_MODES
 from vision.media import DecodedImage
 from visionera.api.uploads import (
     check_image_header,
@@ -102,3 +103,25 @@ class CommaListField(serializers.CharField):
                 f"unknown value(s) {', '.join(unknown)}; allowed: {', '.join(self.allowed)}"
             )
         return list(dict.fromkeys(words))
+
+
+# --- the options every object-detector endpoint takes (vehicles, bodies) ------------------
+
+
+def min_confidence_field(*, weaker: str) -> serializers.FloatField:
+    """`min_confidence`: drop results below it (each engine has its own default)."""
+    return serializers.FloatField(
+        required=False, min_value=0.0, max_value=1.0, help_text=f"Drop weaker {weaker}."
+    )
+
+
+def tiling_field(*, finds: str) -> serializers.ChoiceField:
+    """`tiling`: one default and one explanation for every detector endpoint."""
+    return serializers.ChoiceField(
+        choices=TILING_MODES,
+        required=False,
+        default="auto",
+        help_text="Also detect on overlapping full-resolution tiles, which finds small "
+        f"{finds} in large photos (slower); auto does so for images at least "
+        f"{AUTO_TILING_MIN_SIDE} px on their longer side.",
+    )
