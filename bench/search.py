@@ -20,9 +20,23 @@ collection is searched through the default path (exact scan in PostgreSQL), thro
 with iterative scan forced, and through HNSW without it (the failure the iterative scan
 fixes: fewer than k rows come back).
 
-Synthetic descriptors are random directions of norm 1.4 (real ones: 1.31–1.53); strangers
-among them are nearly equidistant from everything, the hardest case for any ANN index.
-BLAS is held to one thread so the exact figure is per core, like one request's.
+Synthetic descriptors (``--generator``):
+- ``random`` (default): random directions of norm 1.4 (real ones: 1.27–1.53); strangers
+  among them are nearly equidistant from everything, the hardest case for any ANN index;
+- ``calibrated``: people drawn from a Gaussian fitted to the real faces of ``--faces``
+  (mean, spectrum, between- and within-person spread: CalibratedPeople), each face a
+  person plus a within-person draw; "known" queries are another draw of an enrolled person.
+
+``--faces DIR`` (a local folder of photos, one folder per person, e.g. a copy of the ORL
+and Yale face databases; nothing of it belongs in the repository) also enrols those real
+faces in the big collection, all but one per person, and queries with the held-out one.
+Recall counts a tie (a photo enrolled twice) as found. Every figure carries the load
+average it was measured at: on a shared machine only ratios to the same-run exact
+baseline carry over. BLAS is held to one thread so the exact figure is per core, like one
+request's.
+
+    .venv/bin/python bench/search.py --sizes 1000000 --generator calibrated \
+        --faces ~/faces --maintenance-work-mem 6GB --ef-search 40 100 200 400
 """
 
 import os
@@ -338,6 +352,17 @@ def run_size(size: int, query_count: int, ef_searches: list[int], reuse: bool,
         matches = gallery.index.search(query, limit, threshold)
         return [gallery.face_ids[m.row] for m in matches]
 
+    row_of = {face_id: row for row, face_id in enumerate(ids_by_row)}
+
+    def distances(query, face_ids) -> np.ndarray:
+        return np.linalg.norm(matrix[[row_of[face_id] for face_id in face_ids]] - query, axis=1)
+
+    def equivalent(query, found, expected) -> bool:
+        """The same faces, or faces at the same distances: a photo enrolled twice (Yale
+        has such pairs) is a tie that either engine may break either way."""
+        return found == expected or (len(found) == len(expected) and bool(
+            np.allclose(distances(query, found), distances(query, expected), atol=1e-6)))
+
     for query in queries[:5]:  # warm both: BLAS, the connection, the index pages
         exact(query, 5, 0.6)
         ann(query, 5, 0.6)
@@ -358,9 +383,9 @@ def run_size(size: int, query_count: int, ef_searches: list[int], reuse: bool,
                 started = time.perf_counter()
                 ann_answer = ann(query, 5, 0.6)
                 ann_ms.append((time.perf_counter() - started) * 1000)
-                same_answer += ann_answer == exact_answer
+                same_answer += equivalent(query, ann_answer, exact_answer)
                 found = ann(query, 10, 99.0)
-                recall1.append(found[:1] == truth[:1])
+                recall1.append(equivalent(query, found[:1], truth[:1]))
                 recall10.append(len(set(found) & set(truth)) / 10)
                 if exact_answer:
                     known1.append(recall1[-1])
