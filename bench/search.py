@@ -270,8 +270,9 @@ def rss_mib() -> float:
 def run_size(size: int, query_count: int, ef_searches: list[int], reuse: bool,
              maintenance_work_mem: str = "2GB", generator_name: str = "random",
              faces_directory: str = "", skip_memory: bool = False,
-             niceness: int | None = None) -> dict:
+             niceness: int | None = None, candidates: int | None = None) -> dict:
     _django()
+    from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
     from django.test.utils import override_settings
@@ -386,7 +387,10 @@ def run_size(size: int, query_count: int, ef_searches: list[int], reuse: bool,
     exact_load = (exact_load + os.getloadavg()[0]) / 2
     sweep = {}
     for ef_search in ef_searches:
-        with override_settings(VISIONERA_SEARCH_EF_SEARCH=ef_search):
+        overrides = {"VISIONERA_SEARCH_EF_SEARCH": ef_search}
+        if candidates:
+            overrides["VISIONERA_SEARCH_CANDIDATES"] = candidates
+        with override_settings(**overrides):
             ann_ms, recall1, recall10, known1, known10, same_answer = [], [], [], [], [], 0
             load_before = os.getloadavg()[0]
             cpu_before = time.process_time(), _cpu_seconds(backend)
@@ -430,7 +434,8 @@ def run_size(size: int, query_count: int, ef_searches: list[int], reuse: bool,
         "exact_p50": float(np.percentile(exact_ms, 50)),
         "exact_p99": float(np.percentile(exact_ms, 99)),
         "known": sum(1 for answer in answers if answer), "sweep": sweep,
-        "generator": generator.name, "exact_cpu_ms": exact_cpu_ms, "nice": niceness, "real_faces": len(real_gallery) + len(real_probes),
+        "generator": generator.name, "exact_cpu_ms": exact_cpu_ms, "nice": niceness,
+        "candidates": candidates or settings.VISIONERA_SEARCH_CANDIDATES, "real_faces": len(real_gallery) + len(real_probes),
         "real_people": len(real_probes), "exact_load": exact_load,
         "small": small_result, "memory": memory,
     }
@@ -546,6 +551,8 @@ def main() -> None:
                              " faces join the big collection (one probe per person queries)")
     parser.add_argument("--skip-memory", action="store_true",
                         help="skip the fresh-process memory probes (minutes at 1M)")
+    parser.add_argument("--candidates", type=int, default=None,
+                        help="VISIONERA_SEARCH_CANDIDATES for the sweep (default: the setting)")
     parser.add_argument("--nice", type=int, default=None,
                         help="niceness of the timed searches and of their PostgreSQL backend"
                              " (negative needs root): a shared machine's nearest to a quiet one")
@@ -559,7 +566,8 @@ def main() -> None:
         print(json.dumps(run_size(arguments.one_size, arguments.queries, arguments.ef_search,
                                     arguments.reuse, arguments.maintenance_work_mem,
                                     arguments.generator, arguments.faces,
-                                    arguments.skip_memory, arguments.nice)))
+                                    arguments.skip_memory, arguments.nice,
+                                    arguments.candidates)))
         return
 
     server = arguments.server or subprocess.run(
@@ -591,6 +599,7 @@ def main() -> None:
              "--generator", arguments.generator, "--faces", arguments.faces,
              *(["--skip-memory"] if arguments.skip_memory else []),
              *(["--nice", str(arguments.nice)] if arguments.nice is not None else []),
+             *(["--candidates", str(arguments.candidates)] if arguments.candidates else []),
              *(["--reuse"] if arguments.reuse else [])],
             capture_output=True, text=True, env=env,
         )
@@ -608,6 +617,7 @@ def report(r: dict, wall: float) -> None:
     faces = {"random": "synthetic (random directions)",
              "calibrated": "synthetic (people calibrated on real faces)"}[r.get("generator", "random")]
     niceness = "" if r.get("nice") is None else f"; timed at niceness {r['nice']}"
+    niceness += f"; {r['candidates']} candidates" if r.get("candidates") else ""
     real = (f" + {r['real_faces']:,d} real faces of {r['real_people']} people"
             if r.get("real_faces") else "")
     print(
