@@ -4,6 +4,8 @@
     .venv/bin/python tools/pgvector_server.py stop  [--data var/pgvector]
     .venv/bin/python tools/pgvector_server.py start --data var/replica --port 54330 \
         --replica-of 54329                  # a streaming read replica of that server
+    .venv/bin/python tools/pgvector_server.py start --data var/bench-pg --port 54331 \
+        --set shared_buffers=6GB --set maintenance_work_mem=6GB   # sized for a 1M bench
 
 `start` prints the server's URL (postgres://postgres@127.0.0.1:PORT/postgres) as its last
 line and returns; the server keeps running until `stop`. Debian's PostgreSQL on this
@@ -47,7 +49,8 @@ def _run(command: list[str], user: str | None) -> subprocess.CompletedProcess:
     return subprocess.run(command, check=True, user=user, capture_output=True, text=True)
 
 
-def start(data: Path, port: int, replica_of: int | None = None) -> str:
+def start(data: Path, port: int, replica_of: int | None = None,
+          settings: tuple[str, ...] = ()) -> str:
     user = _system_user()
     fresh = not (data / "PG_VERSION").exists()
     if replica_of and fresh:
@@ -67,6 +70,12 @@ def start(data: Path, port: int, replica_of: int | None = None) -> str:
     if status.returncode != 0:
         # Listen on loopback only; the socket lives in the data directory (no /run access).
         options = f"-h 127.0.0.1 -p {port} -k {data} -c max_connections=100"
+        for setting in settings:  # name=value, e.g. shared_buffers=6GB
+            name, _, value = setting.partition("=")
+            if not name.replace("_", "").replace(".", "").isalnum() or not value.replace(
+                    ".", "").isalnum():
+                raise SystemExit(f"--set takes name=value (letters, digits), got {setting!r}")
+            options += f" -c {name}={value}"
         _run([str(BIN / "pg_ctl"), "-D", str(data), "-l", str(data / "server.log"), "-w",
               "-t", "60", "-o", options, "start"], user)
     return url
@@ -93,13 +102,15 @@ def main() -> None:
     parser.add_argument("action", choices=["start", "stop"])
     parser.add_argument("--data", type=Path, default=PROJECT_ROOT / "var" / "pgvector")
     parser.add_argument("--port", type=int, default=54329)
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a server setting for this start, e.g. shared_buffers=6GB")
     parser.add_argument("--replica-of", type=int, metavar="PORT",
                         help="start a streaming replica of the server on this local port")
     arguments = parser.parse_args()
     data = arguments.data.resolve()
     try:
         if arguments.action == "start":
-            print(start(data, arguments.port, arguments.replica_of))
+            print(start(data, arguments.port, arguments.replica_of, tuple(arguments.set)))
         else:
             stop(data)
     except subprocess.CalledProcessError as error:
