@@ -272,14 +272,15 @@ class CollectionDetailApi(_FacesView):
 
     @extend_schema(
         responses=CollectionOutputSerializer, operation_id="faces_collections_retrieve",
-        tags=["collections"],
+        summary="Get a collection (by id or name)", tags=["collections"],
     )
     def get(self, request, collection_id):
         collection = selectors.collection_get(owner=request.user, reference=collection_id)
         return self.render(CollectionOutputSerializer, collection)
 
     @extend_schema(
-        responses={204: None}, operation_id="faces_collections_destroy", tags=["collections"]
+        responses={204: None}, operation_id="faces_collections_destroy",
+        summary="Delete a collection and its faces", tags=["collections"],
     )
     def delete(self, request, collection_id):
         collection = selectors.collection_get(owner=request.user, reference=collection_id)
@@ -320,7 +321,7 @@ class CollectionFacesApi(_FacesView):
 
     @extend_schema(
         responses=EnrolledFaceSerializer(many=True), operation_id="faces_collection_faces_list",
-        tags=["collections"],
+        summary="List a collection's faces", tags=["collections"],
     )
     def get(self, request, collection_id):
         collection = selectors.collection_get(owner=request.user, reference=collection_id)
@@ -351,7 +352,8 @@ class CollectionFaceDetailApi(_FacesView):
     upload_files = 0
 
     @extend_schema(
-        responses={204: None}, operation_id="faces_collection_faces_destroy", tags=["collections"]
+        responses={204: None}, operation_id="faces_collection_faces_destroy",
+        summary="Delete a face", tags=["collections"],
     )
     def delete(self, request, collection_id, face_id):
         collection = selectors.collection_get(owner=request.user, reference=collection_id)

@@ -183,6 +183,7 @@ class VideoAnalyzeApi(_VideoView):
         request=InputSerializer,
         responses={202: OutputSerializer},
         operation_id="videos_analyze",
+        summary="Analyse a video (asynchronous job)",
         description="Queue a video for analysis; poll `status_url` or wait for the webhook.",
     )
     def post(self, request):
@@ -211,6 +212,7 @@ class VideoJobListApi(_VideoView):
     @extend_schema(
         responses=VideoJobPageSerializer,
         operation_id="videos_list",
+        summary="List video jobs",
         parameters=[
             OpenApiParameter("page", int, description="Page number (1-based)."),
             OpenApiParameter("page_size", int, description="Items per page (≤ 500)."),
@@ -224,7 +226,9 @@ class VideoJobListApi(_VideoView):
 class VideoJobDetailApi(_VideoView):
     endpoint_group = groups.VIDEO_STATUS
 
-    @extend_schema(responses=VideoJobSerializer, operation_id="videos_retrieve")
+    @extend_schema(
+        responses=VideoJobSerializer, operation_id="videos_retrieve", summary="Get a video job"
+    )
     def get(self, request, job_id):
         job = selectors.job_get(owner=request.user, job_id=job_id)
         return self.render(VideoJobSerializer, job)
@@ -237,6 +241,7 @@ class VideoJobDetailApi(_VideoView):
             )
         },
         operation_id="videos_destroy",
+        summary="Cancel or delete a video job",
     )
     def delete(self, request, job_id):
         job = selectors.job_get(owner=request.user, job_id=job_id)
@@ -251,6 +256,7 @@ class VideoJobResultsApi(_VideoView):
     @extend_schema(
         responses=DetectionPageSerializer,
         operation_id="videos_results",
+        summary="A video job's detections",
         parameters=[
             OpenApiParameter(
                 "kind", str, enum=[kind for kind, _ in VideoDetection.Kind.choices],

@@ -96,6 +96,7 @@ class HealthApi(APIView):
 
     @extend_schema(
         operation_id="health",
+        summary="Health and readiness",
         auth=[],
         parameters=[
             OpenApiParameter(
