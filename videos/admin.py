@@ -9,8 +9,10 @@ class VideoJobAdmin(admin.ModelAdmin):
                     "created_at", "finished_at")
     list_filter = ("status",)
     search_fields = ("id", "owner__email", "original_filename")
-    # file_path is read-only: it names the file deleted with the job (videos.jobs.job_file_path).
-    readonly_fields = ("file_path", "created_at", "enqueued_at", "started_at", "finished_at",
+    # file_path is read-only: it names the file deleted with the job (videos.jobs.job_file_path);
+    # callback_url too: the owner's address passed the SSRF rule at submit, and staff should
+    # not aim a job's webhook elsewhere (delivery re-checks it anyway).
+    readonly_fields = ("file_path", "callback_url", "created_at", "enqueued_at", "started_at", "finished_at",
                        "heartbeat_at")
     raw_id_fields = ("owner", "collection")
 
