@@ -12,8 +12,8 @@ class VideoJobAdmin(admin.ModelAdmin):
     # file_path is read-only: it names the file deleted with the job (videos.jobs.job_file_path);
     # callback_url too: the owner's address passed the SSRF rule at submit, and staff should
     # not aim a job's webhook elsewhere (delivery re-checks it anyway).
-    readonly_fields = ("file_path", "callback_url", "created_at", "enqueued_at", "started_at", "finished_at",
-                       "heartbeat_at")
+    readonly_fields = ("file_path", "callback_url", "created_at", "enqueued_at", "started_at",
+                       "finished_at", "heartbeat_at")
     raw_id_fields = ("owner", "collection")
 
 
