@@ -16,6 +16,7 @@ from accounts.services import (
     revoke_api_key,
 )
 from accounts.throttles import throttle_login
+from visionera.units import megabytes
 
 
 def throttle_admin_login(site: admin.AdminSite) -> None:
@@ -57,7 +58,7 @@ class PlanAdmin(admin.ModelAdmin):
 
     @admin.display(description="max image", ordering="max_image_bytes")
     def max_image(self, plan):
-        return f"{plan.max_image_megabytes:g} MB"
+        return megabytes(plan.max_image_bytes)
 
     @admin.display(description="rate-limit overrides")
     def overrides(self, plan):

@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.groups import ALL_GROUPS, DEFAULT_RATE_LIMITS, GROUP_CHOICES
+from visionera.units import BYTES_PER_MEGABYTE
 
 DEFAULT_PLAN_NAME = "free"
 
@@ -58,7 +59,7 @@ class Plan(models.Model):
 
     @property
     def max_image_megabytes(self) -> float:
-        return self.max_image_bytes / 1_000_000
+        return self.max_image_bytes / BYTES_PER_MEGABYTE
 
 
 class UserManager(BaseUserManager):

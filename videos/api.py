@@ -17,8 +17,8 @@ from visionera.api.errors import InvalidRequest
 from visionera.api.fields import CommaListField
 from visionera.api.pagination import PageNumberPagination
 from visionera.api.serializers import BoxSerializer
-from visionera.api.uploads import megabytes
 from visionera.api.views import EndpointView, RequestAllowance
+from visionera.units import megabytes
 from visionera.worker import embedded_worker
 
 

@@ -6,8 +6,8 @@ import uuid
 from django.conf import settings
 
 from visionera.api.errors import FileTooLarge, error_response
-from visionera.api.uploads import megabytes
 from visionera.request_context import content_length, is_api_path, request_id_bound
+from visionera.units import megabytes
 
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 

@@ -17,7 +17,7 @@ from accounts.services import revoke_api_key
 from tests.contract.conformance import assert_conforms, operations
 from tests.contract.endpoints import API_ENDPOINTS, ENDPOINTS, UPLOAD_ENDPOINTS, World, send
 from tests.helpers import upload
-from visionera.api.uploads import megabytes
+from visionera.units import megabytes
 
 pytestmark = [pytest.mark.django_db, pytest.mark.rate_limits]
 

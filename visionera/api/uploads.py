@@ -28,6 +28,7 @@ from visionera.api.errors import (
     MissingFile,
     UnsupportedFormat,
 )
+from visionera.units import megabytes
 
 MIN_IMAGE_SIDE = 64
 IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
@@ -58,10 +59,6 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 # only warns. decode_image checks settings.VISIONERA_MAX_IMAGE_PIXELS itself, from the
 # header, before anything is decoded, and every image the server decodes goes through it.
 Image.MAX_IMAGE_PIXELS = None
-
-
-def megabytes(byte_count: int) -> str:
-    return f"{byte_count / 1_000_000:.1f} MB".replace(".0 MB", " MB")
 
 
 def sniff_image_format(head: bytes) -> str | None:

@@ -10,8 +10,8 @@ from rest_framework.views import APIView
 
 from accounts import ratelimit
 from visionera.api.errors import FileTooLarge, PlanForbidden, RateLimited
-from visionera.api.uploads import megabytes
 from visionera.request_context import content_length, note_usage
+from visionera.units import megabytes
 
 MULTIPART_SLACK_BYTES = 1_000_000
 """What a multipart body may carry beside its files: boundaries, part headers and the form's
