@@ -270,7 +270,8 @@ def rss_mib() -> float:
 def run_size(size: int, query_count: int, ef_searches: list[int], reuse: bool,
              maintenance_work_mem: str = "2GB", generator_name: str = "random",
              faces_directory: str = "", skip_memory: bool = False,
-             niceness: int | None = None, candidates: int | None = None) -> dict:
+             niceness: int | None = None, candidates: int | None = None,
+             hnsw: tuple[int | None, int | None] = (None, None)) -> dict:
     _django()
     from django.conf import settings
     from django.core.management import call_command
@@ -326,12 +327,14 @@ def run_size(size: int, query_count: int, ef_searches: list[int], reuse: bool,
             cursor.execute("ANALYZE faces_face")
         load_seconds = time.perf_counter() - started
         started = time.perf_counter()
-        vector_store.create_index(connection, maintenance_work_mem=maintenance_work_mem)
+        vector_store.create_index(connection, maintenance_work_mem=maintenance_work_mem,
+                                  m=hnsw[0], ef_construction=hnsw[1])
         build_seconds = time.perf_counter() - started
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_relation_size(%s), pg_relation_size('faces_face')",
                        [vector_store.INDEX_NAME])
         index_bytes, table_bytes = cursor.fetchone()
+    index_options = " ".join(vector_store.vector_support(connection).index_options)
     forget_search_engine()
     assert search_engine() == "pgvector", "the bench database must have pgvector ready"
 
@@ -431,6 +434,7 @@ def run_size(size: int, query_count: int, ef_searches: list[int], reuse: bool,
         "size": size, "faces": len(matrix) + SMALL_COLLECTION, "queries": len(queries),
         "load_s": load_seconds, "build_s": build_seconds,
         "index_mib": index_bytes / 2**20, "table_mib": table_bytes / 2**20,
+        "index_options": index_options,
         "exact_p50": float(np.percentile(exact_ms, 50)),
         "exact_p99": float(np.percentile(exact_ms, 99)),
         "known": sum(1 for answer in answers if answer), "sweep": sweep,
@@ -556,6 +560,9 @@ def main() -> None:
     parser.add_argument("--nice", type=int, default=None,
                         help="niceness of the timed searches and of their PostgreSQL backend"
                              " (negative needs root): a shared machine's nearest to a quiet one")
+    parser.add_argument("--hnsw", default="", metavar="M/EF_CONSTRUCTION",
+                        help="build the index with these graph parameters, e.g. 32/128"
+                             " (default: faces.models.FaceVector's)")
     parser.add_argument("--probe", nargs=2, metavar=("ENGINE", "COLLECTION"))
     parser.add_argument("--one-size", type=int)
     arguments = parser.parse_args()
@@ -567,7 +574,7 @@ def main() -> None:
                                     arguments.reuse, arguments.maintenance_work_mem,
                                     arguments.generator, arguments.faces,
                                     arguments.skip_memory, arguments.nice,
-                                    arguments.candidates)))
+                                    arguments.candidates, _hnsw(arguments.hnsw))))
         return
 
     server = arguments.server or subprocess.run(
@@ -600,6 +607,7 @@ def main() -> None:
              *(["--skip-memory"] if arguments.skip_memory else []),
              *(["--nice", str(arguments.nice)] if arguments.nice is not None else []),
              *(["--candidates", str(arguments.candidates)] if arguments.candidates else []),
+             *(["--hnsw", arguments.hnsw] if arguments.hnsw else []),
              *(["--reuse"] if arguments.reuse else [])],
             capture_output=True, text=True, env=env,
         )
@@ -607,6 +615,13 @@ def main() -> None:
             sys.exit(f"size {size} failed:\n{child.stderr[-3000:]}")
         report(json.loads(child.stdout.strip().splitlines()[-1]),
                time.perf_counter() - started)
+
+
+def _hnsw(value: str) -> tuple[int | None, int | None]:
+    if not value:
+        return None, None
+    m, ef_construction = value.split("/")
+    return int(m), int(ef_construction)
 
 
 def _loadavg() -> str:
@@ -642,7 +657,8 @@ def report(r: dict, wall: float) -> None:
                if "recall1_by_kind" in s else "")
             for ef, s in r["sweep"].items()
         )
-        + f"  HNSW build {r['build_s']:.0f} s{' (reused)' if not r['build_s'] else ''}; index {r['index_mib']:,.0f} MiB,"
+        + f"  HNSW ({r.get('index_options', '')}) build {r['build_s']:.0f} s"
+        f"{' (reused)' if not r['build_s'] else ''}; index {r['index_mib']:,.0f} MiB,"
         f" table {r['table_mib']:,.0f} MiB"
     )
     for mode, figures in r["small"].items():

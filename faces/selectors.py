@@ -188,8 +188,7 @@ def _detect_engine(database: str) -> tuple[str, str]:
     if support.ready:
         return PGVECTOR, (
             f"PostgreSQL + pgvector {support.version} on database {database!r}, HNSW"
-            f" m={vector_store.HNSW_INDEX.m}"
-            f" ef_construction={vector_store.HNSW_INDEX.ef_construction},"
+            f" {' '.join(support.index_options) or 'with pgvector defaults'},"
             f" ef_search {settings.VISIONERA_SEARCH_EF_SEARCH}, exact re-rank"
         )
     if support.version is None:

@@ -38,6 +38,7 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.db.backends.signals import connection_created
 from django.dispatch import receiver
+from pgvector.django import HnswIndex
 
 from faces.index import DescriptorIndex
 from faces.models import FaceVector
@@ -145,6 +146,7 @@ class VectorSupport:
     version: str | None  # installed extension version
     column: bool  # faces_face.embedding exists
     index: bool  # the HNSW index exists
+    index_options: tuple[str, ...] = ()  # its reloptions, e.g. ("m=16", "ef_construction=64")
 
     @property
     def ready(self) -> bool:
@@ -170,7 +172,12 @@ def vector_support(connection) -> VectorSupport:
             [INDEX_NAME],
         )
         index = cursor.fetchone() is not None
-    return VectorSupport(available, row[0] if row else None, column, index)
+        options = ()
+        if index:  # the graph parameters it was built with (a rebuild may have changed them)
+            cursor.execute("SELECT reloptions FROM pg_class WHERE oid = to_regclass(%s)",
+                           [INDEX_NAME])
+            options = tuple(cursor.fetchone()[0] or ())
+    return VectorSupport(available, row[0] if row else None, column, index, options)
 
 
 # --- schema ----------------------------------------------------------------------------
@@ -235,18 +242,31 @@ def backfill(connection, *, batch: int = 20_000) -> int:
                 return filled
 
 
-def index_sql(connection, *, concurrently: bool = False) -> str:
+def hnsw_index(*, m: int | None = None, ef_construction: int | None = None) -> HnswIndex:
+    """The model's HNSW index, or the same index with other graph parameters (a rebuild
+    that tries them: bench/search.py --hnsw, manage.py search_index --rebuild --m …)."""
+    _, args, kwargs = HNSW_INDEX.deconstruct()
+    kwargs["m"] = m or HNSW_INDEX.m
+    kwargs["ef_construction"] = ef_construction or HNSW_INDEX.ef_construction
+    return HnswIndex(*args, **kwargs)
+
+
+def index_sql(connection, *, concurrently: bool = False, m: int | None = None,
+              ef_construction: int | None = None) -> str:
+    index = hnsw_index(m=m, ef_construction=ef_construction)
     with connection.schema_editor(atomic=False) as editor:
-        statement = str(HNSW_INDEX.create_sql(FaceVector, editor))
+        statement = str(index.create_sql(FaceVector, editor))
     prefix = "CREATE INDEX IF NOT EXISTS"
     if concurrently:
         prefix = "CREATE INDEX CONCURRENTLY IF NOT EXISTS"
     return statement.replace("CREATE INDEX", prefix, 1)
 
 
-def create_index(connection, *, concurrently: bool = False, maintenance_work_mem: str = "") -> None:
+def create_index(connection, *, concurrently: bool = False, maintenance_work_mem: str = "",
+                 m: int | None = None, ef_construction: int | None = None) -> None:
     """Build the HNSW index (minutes at a million rows: see docs/PERFORMANCE.md)."""
-    statement = index_sql(connection, concurrently=concurrently)
+    statement = index_sql(connection, concurrently=concurrently, m=m,
+                          ef_construction=ef_construction)
     with connection.cursor() as cursor:
         if maintenance_work_mem:
             # The graph must fit in maintenance_work_mem or the build slows several-fold.

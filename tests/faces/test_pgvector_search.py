@@ -47,7 +47,9 @@ def test_the_engine_is_pgvector_and_says_so(pgvector, caplog):
     assert selectors.search_engine() == "pgvector"
     assert selectors.search_engine() == "pgvector"
     lines = [r.message for r in caplog.records if r.message.startswith("Face search engine")]
-    assert len(lines) == 1 and "pgvector 0.8" in lines[0] and "HNSW m=16" in lines[0]
+    index = vector_store.HNSW_INDEX  # the log names the parameters the index was built with
+    assert len(lines) == 1 and "pgvector 0.8" in lines[0]
+    assert f"HNSW m={index.m} ef_construction={index.ef_construction}," in lines[0]
 
 
 def _search(client, collection, probe, **extra):
@@ -207,6 +209,11 @@ def test_search_index_backfills_and_rebuilds(pgvector, free_client):
     out = StringIO()
     call_command("search_index", "--recompute", stdout=out)
     assert "recomputed 30 embeddings" in out.getvalue()
+    # Other graph parameters for one rebuild; the test's transaction rolls the index back.
+    out = StringIO()
+    call_command("search_index", "--rebuild", "--m", "8", "--ef-construction", "32", stdout=out)
+    assert "(m=8 ef_construction=32)" in out.getvalue()
+    assert vector_store.vector_support(connection).index_options == ("m=8", "ef_construction=32")
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -3,6 +3,7 @@
     manage.py search_index                  # install what is missing, fill empty rows, report
     manage.py search_index --recompute      # re-derive every embedding from its descriptor
     manage.py search_index --rebuild [--concurrently] [--maintenance-work-mem 2GB]
+        [--m 16 --ef-construction 64]     # default: faces.models.FaceVector's index
     manage.py search_index --status         # report only
 
 Migration 0002 does the first form where pgvector is installable; run this after adding
@@ -34,13 +35,17 @@ class Command(BaseCommand):
             "--concurrently", action="store_true",
             help="build without blocking enrolments (slower; not inside a transaction)",
         )
+        parser.add_argument("--m", type=int, default=None,
+                            help="HNSW links per node (default: the model's index)")
+        parser.add_argument("--ef-construction", type=int, default=None,
+                            help="HNSW build candidate list (default: the model's index)")
         parser.add_argument(
             "--maintenance-work-mem", default="1GB",
             help="for the build: the graph should fit (≈ 1 GB per million faces)",
         )
 
     def handle(self, *args, database, status, recompute, rebuild, concurrently,
-               maintenance_work_mem, **options):
+               maintenance_work_mem, m, ef_construction, **options):
         connection = connections[database]
         support = vector_store.vector_support(connection)
         if status:
@@ -72,7 +77,8 @@ class Command(BaseCommand):
         if rebuild or not vector_store.vector_support(connection).index:
             started = time.perf_counter()
             vector_store.create_index(
-                connection, concurrently=concurrently, maintenance_work_mem=maintenance_work_mem
+                connection, concurrently=concurrently, maintenance_work_mem=maintenance_work_mem,
+                m=m, ef_construction=ef_construction,
             )
             self.stdout.write(f"built {vector_store.INDEX_NAME} in"
                               f" {time.perf_counter() - started:.1f} s")
@@ -97,4 +103,5 @@ class Command(BaseCommand):
         self.stdout.write(
             f"search engine: pgvector {support.version}; {faces} faces, {missing} without an"
             f" embedding; index {vector_store.INDEX_NAME} {index_bytes / 2**20:.1f} MiB"
+            f" ({' '.join(support.index_options) or 'pgvector defaults'})"
         )
