@@ -275,6 +275,22 @@ def create_index(connection, *, concurrently: bool = False, maintenance_work_mem
         cursor.execute(statement)
 
 
+def model_index_options() -> tuple[str, ...]:
+    """The reloptions PostgreSQL records for an index built as faces.models declares it."""
+    return (f"m={HNSW_INDEX.m}", f"ef_construction={HNSW_INDEX.ef_construction}")
+
+
+def rebuild_if_changed(connection) -> bool:
+    """Rebuild the HNSW index where it exists with other graph parameters than the model's
+    (a migration after they change). True if it rebuilt."""
+    support = vector_support(connection)
+    if not support.index or support.index_options == model_index_options():
+        return False
+    drop_index(connection)
+    create_index(connection)
+    return True
+
+
 def drop_index(connection) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"DROP INDEX IF EXISTS {INDEX_NAME}")

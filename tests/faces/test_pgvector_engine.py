@@ -57,6 +57,7 @@ def test_the_migration_left_this_database_alone(without_pgvector):
     editor.connection = connection
     assert vector_store.install(editor) is False
     assert not vector_store.vector_support(connection).column
+    assert vector_store.rebuild_if_changed(connection) is False  # migration 0003: no index
 
 
 def test_exact_engine_caches_the_gallery_per_collection(without_pgvector, free_client):

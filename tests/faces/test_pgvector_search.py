@@ -6,6 +6,7 @@ DATABASE_URL from `tools/pgvector_server.py start`); elsewhere they skip with th
 unless VISIONERA_REQUIRE_PGVECTOR=1 (set by CI) turns the skip into a failure.
 """
 
+import importlib
 import os
 from io import StringIO
 
@@ -16,7 +17,7 @@ from django.db import connection, transaction
 
 from faces import selectors, vector_store
 from faces.index import DescriptorIndex, descriptor_to_bytes
-from faces.models import Collection, Face
+from faces.models import Collection, Face, FaceVector
 from tests.faces.test_api_search import gallery  # noqa: F401 - the enrolled fixture gallery
 from tests.helpers import fixture_path, upload
 
@@ -214,6 +215,28 @@ def test_search_index_backfills_and_rebuilds(pgvector, free_client):
     call_command("search_index", "--rebuild", "--m", "8", "--ef-construction", "32", stdout=out)
     assert "(m=8 ef_construction=32)" in out.getvalue()
     assert vector_store.vector_support(connection).index_options == ("m=8", "ef_construction=32")
+
+
+def test_migration_0003_rebuilds_an_index_built_with_other_parameters(pgvector):
+    migration = importlib.import_module("faces.migrations.0003_hnsw_m24_ef_construction128")
+    with connection.cursor() as cursor:  # CREATE INDEX refuses pending deferred FK checks
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    assert vector_store.vector_support(connection).index_options == (
+        vector_store.model_index_options())  # the test database was migrated: already right
+    vector_store.drop_index(connection)
+    vector_store.create_index(connection, m=16, ef_construction=64)  # as 0002 built it
+
+    class Editor:  # the migration needs only the editor's connection
+        pass
+
+    editor = Editor()
+    editor.connection = connection
+    migration.rebuild_hnsw_index(apps=None, schema_editor=editor)
+    assert vector_store.vector_support(connection).index_options == (
+        f"m={FaceVector._meta.indexes[0].m}",
+        f"ef_construction={FaceVector._meta.indexes[0].ef_construction}",
+    )
+    assert vector_store.rebuild_if_changed(connection) is False  # nothing left to do
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
