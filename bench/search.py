@@ -9,7 +9,7 @@ one collection, and a second, small collection (2,000 faces) in the same table. 
 
 - exact: faces.index.DescriptorIndex over the same N rows in this process (the baseline);
 - pgvector: faces.selectors → faces.vector_store through Django's connection, the path
-  ``POST /api/faces/search`` takes, with its settings (40 candidates, ef_search 100,
+  ``POST /api/faces/search`` takes, with its settings (40 candidates, ef_search auto,
   iterative scan, exact re-rank).
 Queries: half perturbed enrolled faces (a "known" face, nearest within 0.6), the fixture
 probes' faces, the rest strangers. Reported: p50/p99 latency, recall@1 and recall@10 of
@@ -36,7 +36,7 @@ baseline carry over. BLAS is held to one thread so the exact figure is per core,
 request's.
 
     .venv/bin/python bench/search.py --sizes 1000000 --generator calibrated \
-        --faces ~/faces --maintenance-work-mem 6GB --ef-search 40 100 200 400
+        --faces ~/faces --maintenance-work-mem 6GB --ef-search auto 100 150 200 400
 """
 
 import os
@@ -267,7 +267,7 @@ def rss_mib() -> float:
     return float("nan")
 
 
-def run_size(size: int, query_count: int, ef_searches: list[int], reuse: bool,
+def run_size(size: int, query_count: int, ef_searches: list[int | str], reuse: bool,
              maintenance_work_mem: str = "2GB", generator_name: str = "random",
              faces_directory: str = "", skip_memory: bool = False,
              niceness: int | None = None, candidates: int | None = None,
@@ -409,7 +409,10 @@ def run_size(size: int, query_count: int, ef_searches: list[int], reuse: bool,
                     known1.append(recall1[-1])
                     known10.append(recall10[-1])
         searches = 2 * len(queries)
-        sweep[ef_search] = {
+        label = ef_search
+        if ef_search == "auto":  # the rule's breadth for this table (faces.vector_store)
+            label = f"auto={vector_store.ef_search_for(vector_store.table_rows(connection))}"
+        sweep[label] = {
             "cpu_django_ms": (time.process_time() - cpu_before[0]) * 1000 / searches,
             "cpu_postgres_ms": (_cpu_seconds(backend) - cpu_before[1]) * 1000 / searches,
             "p50": float(np.percentile(ann_ms, 50)), "p99": float(np.percentile(ann_ms, 99)),
@@ -541,8 +544,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--server", default="", help="postgres://user@host:port (pgvector)")
-    parser.add_argument("--ef-search", type=int, nargs="+", default=[40, 100, 200],
-                        help="hnsw.ef_search values measured on the same index")
+    parser.add_argument("--ef-search", type=_ef_search, nargs="+", default=["auto", 40, 200],
+                        help="hnsw.ef_search values measured on the same index (auto: the"
+                             " default rule, faces.vector_store.ef_search_for)")
     parser.add_argument("--reuse", action="store_true",
                         help="measure again on the databases an earlier run loaded and indexed")
     parser.add_argument("--maintenance-work-mem", default="2GB",
@@ -617,6 +621,10 @@ def main() -> None:
                time.perf_counter() - started)
 
 
+def _ef_search(value: str) -> int | str:
+    return value if value == "auto" else int(value)
+
+
 def _hnsw(value: str) -> tuple[int | None, int | None]:
     if not value:
         return None, None
@@ -645,7 +653,7 @@ def report(r: dict, wall: float) -> None:
         f"  (load average {r.get('exact_load', float('nan')):.1f};"
         f" CPU {r.get('exact_cpu_ms', float('nan')):.2f} ms a search)\n"
         + "".join(
-            f"  pgvector ef_search {ef:>4}  p50 {s['p50']:7.2f} ms  p99 {s['p99']:7.2f} ms"
+            f"  pgvector ef_search {ef:>8}  p50 {s['p50']:7.2f} ms  p99 {s['p99']:7.2f} ms"
             f" ({s['p50'] / r['exact_p50']:.2f}× exact)  recall@1 {s['recall1']:.3f}"
             f" @10 {s['recall10']:.3f} (known faces {s['known_recall1']:.3f} /"
             f" {s['known_recall10']:.3f}); API answers identical {s['same_answer']:.3f}"

@@ -77,10 +77,10 @@ class FaceVector(models.Model):
         db_table = "faces_face"
         # m=24 links per node and ef_construction=128, not pgvector's 16/64: face
         # descriptors crowd (among a million people a face's nearest few are almost equally
-        # far), and at equal latency the denser graph finds the true nearest far more often
-        # — at 100k faces recall@1 0.99 at ef_search 100 in 7 ms where 16/64 needs ef_search
-        # 400 and 14 ms (docs/PERFORMANCE.md, "Parameters and why"). The price is ~2.5× the
-        # build time and ~15 % more index. Changing these needs a migration calling
+        # far), and at equal recall the denser graph searches about twice as fast — recall@1
+        # 0.95 at ef_search 100 with 1M faces where 16/64 needs 400, 0.99 at 100 with 100k
+        # (docs/PERFORMANCE.md, "Parameters and why"). The price: ~2.5× the build time and
+        # 14 % more index. Changing these needs a migration calling
         # vector_store.rebuild_if_changed (as 0003 does).
         indexes = [
             HnswIndex(

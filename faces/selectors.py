@@ -180,6 +180,13 @@ def search_engine() -> str:
     return known[0]
 
 
+def _ef_search_description() -> str:
+    if settings.VISIONERA_SEARCH_EF_SEARCH != "auto":
+        return str(settings.VISIONERA_SEARCH_EF_SEARCH)
+    return (f"auto ({vector_store.AUTO_EF_SEARCH} up to"
+            f" {vector_store.AUTO_EF_SEARCH_UP_TO_ROWS:,} faces, doubling per tenfold)")
+
+
 def _detect_engine(database: str) -> tuple[str, str]:
     connection = connections[database]
     if connection.vendor != "postgresql":
@@ -189,7 +196,7 @@ def _detect_engine(database: str) -> tuple[str, str]:
         return PGVECTOR, (
             f"PostgreSQL + pgvector {support.version} on database {database!r}, HNSW"
             f" {' '.join(support.index_options) or 'with pgvector defaults'},"
-            f" ef_search {settings.VISIONERA_SEARCH_EF_SEARCH}, exact re-rank"
+            f" ef_search {_ef_search_description()}, exact re-rank"
         )
     if support.version is None:
         reason = "the vector extension is not installed" + (

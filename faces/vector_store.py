@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -334,11 +335,30 @@ def search(
     exact_scan = uses_exact_scan(connection, collection_size)
     statement = _SEARCH_EXACT_SQL if exact_scan else _SEARCH_HNSW_SQL
     results = []
-    with _hnsw_settings(connection, max(settings.VISIONERA_SEARCH_EF_SEARCH, candidates)) as cursor:
+    ef_search = max(ef_search_for(table_rows(connection)), candidates)
+    with _hnsw_settings(connection, ef_search) as cursor:
         for query in np.asarray(queries, dtype=np.float32):
             cursor.execute(statement, [collection_id, _vector_literal(query), candidates])
             results.append(_rerank(cursor.fetchall(), query, limit, threshold))
     return results
+
+
+# ef_search "auto": an HNSW graph's recall at a fixed search breadth falls as it grows, so
+# the breadth grows with the table to hold recall. Measured with m 24 / ef_construction 128
+# on crowded face descriptors (docs/PERFORMANCE.md, "Parameters and why"): recall@1 0.99
+# needs ef_search 100 with 100k faces and 200 with 1M, i.e. twice the breadth per tenfold.
+AUTO_EF_SEARCH = 100
+AUTO_EF_SEARCH_UP_TO_ROWS = 100_000
+PGVECTOR_MAX_EF_SEARCH = 1000
+
+
+def ef_search_for(faces_in_table: float) -> int:
+    """hnsw.ef_search for a table of that many faces: the setting, or its "auto" rule."""
+    configured = settings.VISIONERA_SEARCH_EF_SEARCH
+    if configured != "auto":
+        return int(configured)
+    tenfolds = math.log10(max(faces_in_table / AUTO_EF_SEARCH_UP_TO_ROWS, 1.0))
+    return min(round(AUTO_EF_SEARCH * 2**tenfolds), PGVECTOR_MAX_EF_SEARCH)
 
 
 def uses_exact_scan(connection, collection_size: int) -> bool:
@@ -351,13 +371,13 @@ def uses_exact_scan(connection, collection_size: int) -> bool:
     """
     if collection_size <= settings.VISIONERA_SEARCH_EXACT_SCAN_MAX_FACES:
         return True
-    return collection_size < settings.VISIONERA_SEARCH_HNSW_MIN_SHARE * _table_rows(connection)
+    return collection_size < settings.VISIONERA_SEARCH_HNSW_MIN_SHARE * table_rows(connection)
 
 
 _table_rows_cache: dict[str, tuple[float, float]] = {}
 
 
-def _table_rows(connection) -> float:
+def table_rows(connection) -> float:
     """faces_face's row estimate (pg_class.reltuples, kept by autovacuum), cached a minute."""
     now = time.monotonic()
     cached = _table_rows_cache.get(connection.alias)

@@ -90,3 +90,21 @@ def analysed_video_job(owner, *, features=("faces", "vehicles", "bodies"), sampl
     assert jobs.run_job(job_id=job.pk) == "completed"
     job.refresh_from_db()
     return job
+
+
+def setting_in_a_bare_environment(name, **env):
+    """A setting's value in a fresh process with only `env` set (no .env file)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import PROJECT_ROOT
+
+    base = {key: value for key, value in os.environ.items() if not key.startswith("VISIONERA_")}
+    base.update(env, VISIONERA_IGNORE_DOTENV="true", DJANGO_SETTINGS_MODULE="tests.settings")
+    code = ("import json, django; django.setup(); from django.conf import settings; "
+            f"print(json.dumps(settings.{name}))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env=base,
+                          capture_output=True, text=True, timeout=60)
+    return done, (json.loads(done.stdout) if done.returncode == 0 else None)

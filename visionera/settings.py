@@ -368,7 +368,17 @@ VISIONERA_SEARCH_ENGINE = env.str("VISIONERA_SEARCH_ENGINE", default="auto")
 # Rows PostgreSQL hands back for exact re-ranking, HNSW's ef_search, and the collection size
 # up to which a collection is scanned exactly in PostgreSQL instead of through HNSW.
 VISIONERA_SEARCH_CANDIDATES = env.int("VISIONERA_SEARCH_CANDIDATES", default=40)
-VISIONERA_SEARCH_EF_SEARCH = env.int("VISIONERA_SEARCH_EF_SEARCH", default=100)
+# ef_search "auto" (faces.vector_store.ef_search_for): 100 up to 100k faces in the table,
+# doubling with every tenfold beyond (200 at 1M); a number fixes it.
+VISIONERA_SEARCH_EF_SEARCH = env.str("VISIONERA_SEARCH_EF_SEARCH", default="auto").strip()
+if VISIONERA_SEARCH_EF_SEARCH != "auto":
+    if not VISIONERA_SEARCH_EF_SEARCH.isdigit() or not 1 <= int(VISIONERA_SEARCH_EF_SEARCH) <= 1000:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            f"VISIONERA_SEARCH_EF_SEARCH={VISIONERA_SEARCH_EF_SEARCH!r}: use auto or 1–1000"
+        )
+    VISIONERA_SEARCH_EF_SEARCH = int(VISIONERA_SEARCH_EF_SEARCH)
 VISIONERA_SEARCH_EXACT_SCAN_MAX_FACES = env.int(
     "VISIONERA_SEARCH_EXACT_SCAN_MAX_FACES", default=10_000
 )

@@ -7,6 +7,7 @@ from django.core import mail
 from django.test import Client
 
 from accounts.models import ApiKey, User
+from tests.helpers import setting_in_a_bare_environment
 
 pytestmark = pytest.mark.django_db
 
@@ -23,30 +24,12 @@ def _link(message):
     return re.search(r"https?://testserver(/accounts/verify/[^\s]+/)", message.body).group(1)
 
 
-def _setting_in_a_bare_environment(name, **env):
-    """A setting's value in a fresh process with only `env` set (no .env file)."""
-    import json
-    import os
-    import subprocess
-    import sys
-
-    from tests.conftest import PROJECT_ROOT
-
-    base = {key: value for key, value in os.environ.items() if not key.startswith("VISIONERA_")}
-    base.update(env, VISIONERA_IGNORE_DOTENV="true", DJANGO_SETTINGS_MODULE="tests.settings")
-    code = ("import json, django; django.setup(); from django.conf import settings; "
-            f"print(json.dumps(settings.{name}))")
-    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env=base,
-                          capture_output=True, text=True, timeout=60)
-    return done, (json.loads(done.stdout) if done.returncode == 0 else None)
-
-
 def test_verify_and_staff_plans_are_the_defaults():
-    assert _setting_in_a_bare_environment("VISIONERA_SIGNUP")[1] == "verify"
-    assert _setting_in_a_bare_environment("VISIONERA_SELF_SERVICE_PLANS")[1] is False
-    assert _setting_in_a_bare_environment("VISIONERA_SIGNUP", VISIONERA_SIGNUP="Closed")[1] == (
+    assert setting_in_a_bare_environment("VISIONERA_SIGNUP")[1] == "verify"
+    assert setting_in_a_bare_environment("VISIONERA_SELF_SERVICE_PLANS")[1] is False
+    assert setting_in_a_bare_environment("VISIONERA_SIGNUP", VISIONERA_SIGNUP="Closed")[1] == (
         "closed")
-    assert _setting_in_a_bare_environment(
+    assert setting_in_a_bare_environment(
         "VISIONERA_SELF_SERVICE_PLANS", VISIONERA_SELF_SERVICE_PLANS="true")[1] is True
 
 
@@ -121,7 +104,7 @@ def test_accounts_staff_create_are_verified(settings, make_client):
 
 
 def test_an_unknown_mode_refuses_to_start():
-    done, _ = _setting_in_a_bare_environment("VISIONERA_SIGNUP", VISIONERA_SIGNUP="maybe")
+    done, _ = setting_in_a_bare_environment("VISIONERA_SIGNUP", VISIONERA_SIGNUP="maybe")
     assert done.returncode != 0
     assert "ImproperlyConfigured: VISIONERA_SIGNUP='maybe': use open, verify or closed" in (
         done.stderr)

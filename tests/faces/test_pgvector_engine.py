@@ -15,6 +15,7 @@ from django.db import connection
 
 from faces import selectors, vector_store
 from tests.conftest import PROJECT_ROOT
+from tests.helpers import setting_in_a_bare_environment
 from visionera import db_routers
 from visionera.db_routers import ReplicaRouter, replica_reads, search_database
 
@@ -117,3 +118,32 @@ def test_database_replica_url_adds_the_alias():
     assert test["MIRROR"] == "default"
     assert routers == ["visionera.db_routers.ReplicaRouter"]
     assert db_routers.REPLICA == "replica"
+
+
+@pytest.mark.parametrize(("table_rows", "ef_search"), [
+    (0, 100), (50_000, 100), (100_000, 100), (1_000_000, 200), (10_000_000, 400),
+    (10**9, 1000),  # pgvector's ceiling
+])
+def test_auto_ef_search_doubles_with_every_tenfold_of_the_table(settings, table_rows,
+                                                                ef_search):
+    settings.VISIONERA_SEARCH_EF_SEARCH = "auto"
+    assert vector_store.ef_search_for(table_rows) == ef_search
+
+
+def test_a_fixed_ef_search_is_kept_whatever_the_table(settings):
+    settings.VISIONERA_SEARCH_EF_SEARCH = 64
+    assert vector_store.ef_search_for(5_000_000) == 64
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, "auto"), ("300", 300), (" auto ", "auto")])
+def test_ef_search_setting_from_the_environment(value, expected):
+    env = {} if value is None else {"VISIONERA_SEARCH_EF_SEARCH": value}
+    assert setting_in_a_bare_environment("VISIONERA_SEARCH_EF_SEARCH", **env)[1] == expected
+
+
+@pytest.mark.parametrize("value", ["0", "5000", "fast", "-1"])
+def test_an_ef_search_outside_pgvectors_range_refuses_to_start(value):
+    done, _ = setting_in_a_bare_environment("VISIONERA_SEARCH_EF_SEARCH",
+                                            VISIONERA_SEARCH_EF_SEARCH=value)
+    assert done.returncode != 0
+    assert "VISIONERA_SEARCH_EF_SEARCH" in done.stderr and "use auto or 1–1000" in done.stderr

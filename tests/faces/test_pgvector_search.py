@@ -266,8 +266,29 @@ def test_in_autocommit_the_hnsw_settings_are_set_once_per_connection(pgvector, m
     assert _found(collection, matrix[:5], 5) == first
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_auto_ef_search_follows_the_table_size(pgvector, make_client, settings, monkeypatch):
+    owner = make_client("free").user
+    collection = Collection.objects.create(owner=owner, name="grown", face_count=50)
+    matrix = descriptors(50, 8)
+    Face.objects.bulk_create(
+        Face(collection=collection, label=str(row), box={}, descriptor=descriptor_to_bytes(v))
+        for row, v in enumerate(matrix)
+    )
+    settings.VISIONERA_SEARCH_EF_SEARCH = "auto"
+    settings.VISIONERA_SEARCH_EXACT_SCAN_MAX_FACES = 0  # through HNSW
+    settings.VISIONERA_SEARCH_HNSW_MIN_SHARE = 0.0
+    connection.close()
+    for faces_in_table, ef_search in ((50.0, "100"), (1_000_000.0, "200")):
+        monkeypatch.setattr(vector_store, "table_rows", lambda connection, n=faces_in_table: n)
+        assert [found[0] for found in _found(collection, matrix[:3], 3)] == ["0", "1", "2"]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('hnsw.ef_search')")
+            assert cursor.fetchone()[0] == ef_search
+
+
 def test_which_collections_are_scanned_exactly(pgvector, settings, monkeypatch):
-    monkeypatch.setattr(vector_store, "_table_rows", lambda connection: 1_000_000.0)
+    monkeypatch.setattr(vector_store, "table_rows", lambda connection: 1_000_000.0)
     settings.VISIONERA_SEARCH_EXACT_SCAN_MAX_FACES = 10_000
     settings.VISIONERA_SEARCH_HNSW_MIN_SHARE = 0.2
     assert vector_store.uses_exact_scan(connection, 10_000)  # small
