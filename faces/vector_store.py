@@ -277,8 +277,9 @@ def create_index(connection, *, concurrently: bool = False, maintenance_work_mem
 
 
 def model_index_options() -> tuple[str, ...]:
-    """The reloptions PostgreSQL records for an index built as faces.models declares it."""
-    return (f"m={HNSW_INDEX.m}", f"ef_construction={HNSW_INDEX.ef_construction}")
+    """The reloptions PostgreSQL records for an index built as faces.models declares it:
+    pgvector's own WITH clause (``m = 24``), as pg_class stores it (``m=24``)."""
+    return tuple(option.replace(" ", "") for option in HNSW_INDEX.get_with_params())
 
 
 def rebuild_if_changed(connection) -> bool:

@@ -3,7 +3,7 @@
 Measured in docs/PERFORMANCE.md ("Parameters and why"): on crowded face descriptors the
 denser graph reaches at ef_search 100 the recall the default one needs 400 for. Where the
 index exists with other parameters this drops and rebuilds it inside the migration, which
-blocks enrolments while it runs (about a minute per 100k faces, with
+blocks enrolments while it runs (about two minutes per 100k faces on a 2-core host, with
 ``maintenance_work_mem`` large enough for the graph). On a large table rebuild it first
 without blocking, then migrate; this migration then finds the parameters already right:
 

@@ -43,6 +43,15 @@ def descriptors(count: int, seed: int) -> np.ndarray:
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True) * 1.4
 
 
+def enrol_rows(collection, matrix, *, label_prefix="") -> list[Face]:
+    """One face per row of ``matrix``, labelled ``<label_prefix><row>``."""
+    return Face.objects.bulk_create(
+        Face(collection=collection, label=f"{label_prefix}{row}", box={},
+             descriptor=descriptor_to_bytes(vector))
+        for row, vector in enumerate(matrix)
+    )
+
+
 def test_the_engine_is_pgvector_and_says_so(pgvector, caplog):
     caplog.set_level("INFO", logger="faces.selectors")
     assert selectors.search_engine() == "pgvector"
@@ -126,11 +135,7 @@ def crowded(pgvector, free_client):
     big = Collection.objects.create(owner=free_client.user, name="big", face_count=4000)
     small = Collection.objects.create(owner=free_client.user, name="small", face_count=150)
     for collection, matrix in ((big, descriptors(4000, 1)), (small, descriptors(150, 2))):
-        Face.objects.bulk_create(
-            Face(collection=collection, label=f"{collection.name}-{row}", box={},
-                 descriptor=descriptor_to_bytes(vector))
-            for row, vector in enumerate(matrix)
-        )
+        enrol_rows(collection, matrix, label_prefix=f"{collection.name}-")
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE faces_face")
     return small, descriptors(150, 2)
@@ -189,10 +194,7 @@ def test_without_iterative_scan_hnsw_comes_back_short(crowded):
 
 def test_search_index_backfills_and_rebuilds(pgvector, free_client):
     collection = Collection.objects.create(owner=free_client.user, name="backfill")
-    faces = Face.objects.bulk_create(
-        Face(collection=collection, label=str(row), box={}, descriptor=descriptor_to_bytes(v))
-        for row, v in enumerate(descriptors(30, 5))
-    )
+    faces = enrol_rows(collection, descriptors(30, 5))
     with connection.cursor() as cursor:  # as if enrolled before pgvector was installed
         cursor.execute("UPDATE faces_face SET embedding = NULL WHERE collection_id = %s",
                        [collection.pk])
@@ -245,10 +247,7 @@ def test_in_autocommit_the_hnsw_settings_are_set_once_per_connection(pgvector, m
     owner = make_client("free").user
     collection = Collection.objects.create(owner=owner, name="session", face_count=300)
     matrix = descriptors(300, 6)
-    Face.objects.bulk_create(
-        Face(collection=collection, label=str(row), box={}, descriptor=descriptor_to_bytes(v))
-        for row, v in enumerate(matrix)
-    )
+    enrol_rows(collection, matrix)
     settings.VISIONERA_SEARCH_EXACT_SCAN_MAX_FACES = 0  # through HNSW
     settings.VISIONERA_SEARCH_HNSW_MIN_SHARE = 0.0
     connection.close()  # a fresh session, as a new web worker's
@@ -271,10 +270,7 @@ def test_auto_ef_search_follows_the_table_size(pgvector, make_client, settings, 
     owner = make_client("free").user
     collection = Collection.objects.create(owner=owner, name="grown", face_count=50)
     matrix = descriptors(50, 8)
-    Face.objects.bulk_create(
-        Face(collection=collection, label=str(row), box={}, descriptor=descriptor_to_bytes(v))
-        for row, v in enumerate(matrix)
-    )
+    enrol_rows(collection, matrix)
     settings.VISIONERA_SEARCH_EF_SEARCH = "auto"
     settings.VISIONERA_SEARCH_EXACT_SCAN_MAX_FACES = 0  # through HNSW
     settings.VISIONERA_SEARCH_HNSW_MIN_SHARE = 0.0
