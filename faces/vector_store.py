@@ -350,7 +350,6 @@ def search(
 # needs ef_search 100 with 100k faces and 200 with 1M, i.e. twice the breadth per tenfold.
 AUTO_EF_SEARCH = 100
 AUTO_EF_SEARCH_UP_TO_ROWS = 100_000
-PGVECTOR_MAX_EF_SEARCH = 1000
 
 
 def ef_search_for(faces_in_table: float) -> int:
@@ -359,7 +358,7 @@ def ef_search_for(faces_in_table: float) -> int:
     if configured != "auto":
         return int(configured)
     tenfolds = math.log10(max(faces_in_table / AUTO_EF_SEARCH_UP_TO_ROWS, 1.0))
-    return min(round(AUTO_EF_SEARCH * 2**tenfolds), PGVECTOR_MAX_EF_SEARCH)
+    return min(round(AUTO_EF_SEARCH * 2**tenfolds), settings.PGVECTOR_MAX_EF_SEARCH)
 
 
 def uses_exact_scan(connection, collection_size: int) -> bool:

@@ -370,13 +370,17 @@ VISIONERA_SEARCH_ENGINE = env.str("VISIONERA_SEARCH_ENGINE", default="auto")
 VISIONERA_SEARCH_CANDIDATES = env.int("VISIONERA_SEARCH_CANDIDATES", default=40)
 # ef_search "auto" (faces.vector_store.ef_search_for): 100 up to 100k faces in the table,
 # doubling with every tenfold beyond (200 at 1M); a number fixes it.
+# pgvector's own bound on hnsw.ef_search, which the auto rule is capped at too.
+PGVECTOR_MAX_EF_SEARCH = 1000
 VISIONERA_SEARCH_EF_SEARCH = env.str("VISIONERA_SEARCH_EF_SEARCH", default="auto").strip()
 if VISIONERA_SEARCH_EF_SEARCH != "auto":
-    if not VISIONERA_SEARCH_EF_SEARCH.isdigit() or not 1 <= int(VISIONERA_SEARCH_EF_SEARCH) <= 1000:
+    if (not VISIONERA_SEARCH_EF_SEARCH.isdigit()
+            or not 1 <= int(VISIONERA_SEARCH_EF_SEARCH) <= PGVECTOR_MAX_EF_SEARCH):
         from django.core.exceptions import ImproperlyConfigured
 
         raise ImproperlyConfigured(
-            f"VISIONERA_SEARCH_EF_SEARCH={VISIONERA_SEARCH_EF_SEARCH!r}: use auto or 1–1000"
+            f"VISIONERA_SEARCH_EF_SEARCH={VISIONERA_SEARCH_EF_SEARCH!r}:"
+            f" use auto or 1–{PGVECTOR_MAX_EF_SEARCH}"
         )
     VISIONERA_SEARCH_EF_SEARCH = int(VISIONERA_SEARCH_EF_SEARCH)
 VISIONERA_SEARCH_EXACT_SCAN_MAX_FACES = env.int(
