@@ -75,19 +75,21 @@ class FaceVector(models.Model):
     class Meta:
         managed = False
         db_table = "faces_face"
-        # m=24 links per node and ef_construction=128, not pgvector's 16/64: face
+        # m=24 links per node and ef_construction=256, not pgvector's 16/64: face
         # descriptors crowd (among a million people a face's nearest few are almost equally
-        # far), and at equal recall the denser graph searches about twice as fast — recall@1
-        # 0.95 at ef_search 100 with 1M faces where 16/64 needs 400, 0.99 at 100 with 100k
-        # (docs/PERFORMANCE.md, "Parameters and why"). The price: ~2.5× the build time and
-        # 14 % more index. Changing these needs a migration calling
-        # vector_store.rebuild_if_changed (as 0003 does).
+        # far), and a sparser or more hastily built graph loses the true nearest in that
+        # crowd unless every search is made far broader. Measured at 1M faces with 1,000
+        # queries (docs/PERFORMANCE.md, "Parameters and why"): recall@1 0.99 needs
+        # ef_search 500 on this graph and 600 with ef_construction 128; 16/64 reached 0.975
+        # at 800. The price: ~2.4x the 128 build time (enrolment pays it
+        # per insert, small beside the descriptor). Changing these needs a migration
+        # calling vector_store.rebuild_if_changed (as 0003 and 0004 do).
         indexes = [
             HnswIndex(
                 name="faces_face_embedding_hnsw",
                 fields=["embedding"],
                 m=24,
-                ef_construction=128,
+                ef_construction=256,
                 opclasses=["vector_l2_ops"],
             )
         ]

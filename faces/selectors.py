@@ -184,7 +184,8 @@ def _ef_search_description() -> str:
     if settings.VISIONERA_SEARCH_EF_SEARCH != "auto":
         return str(settings.VISIONERA_SEARCH_EF_SEARCH)
     return (f"auto ({vector_store.AUTO_EF_SEARCH} up to"
-            f" {vector_store.AUTO_EF_SEARCH_UP_TO_ROWS:,} faces, doubling per tenfold)")
+            f" {vector_store.AUTO_EF_SEARCH_UP_TO_ROWS:,} faces,"
+            f" ×{vector_store.AUTO_EF_SEARCH_GROWTH_PER_TENFOLD} per tenfold)")
 
 
 def _detect_engine(database: str) -> tuple[str, str]:

@@ -345,11 +345,13 @@ def search(
 
 
 # ef_search "auto": an HNSW graph's recall at a fixed search breadth falls as it grows, so
-# the breadth grows with the table to hold recall. Measured with m 24 / ef_construction 128
-# on crowded face descriptors (docs/PERFORMANCE.md, "Parameters and why"): recall@1 0.99
-# needs ef_search 100 with 100k faces and 200 with 1M, i.e. twice the breadth per tenfold.
+# the breadth grows with the table to hold recall. Measured with m 24 / ef_construction 256
+# on crowded face descriptors, 1,000 queries a size (docs/PERFORMANCE.md, "Parameters and
+# why"): recall@1 0.99 needs ef_search 100 with 100k faces and 500 with 1M, i.e. five
+# times the breadth per tenfold; past ~2.7M faces that reaches pgvector's ceiling.
 AUTO_EF_SEARCH = 100
 AUTO_EF_SEARCH_UP_TO_ROWS = 100_000
+AUTO_EF_SEARCH_GROWTH_PER_TENFOLD = 5
 
 
 def ef_search_for(faces_in_table: float) -> int:
@@ -358,7 +360,8 @@ def ef_search_for(faces_in_table: float) -> int:
     if configured != "auto":
         return int(configured)
     tenfolds = math.log10(max(faces_in_table / AUTO_EF_SEARCH_UP_TO_ROWS, 1.0))
-    return min(round(AUTO_EF_SEARCH * 2**tenfolds), settings.PGVECTOR_MAX_EF_SEARCH)
+    breadth = AUTO_EF_SEARCH * AUTO_EF_SEARCH_GROWTH_PER_TENFOLD**tenfolds
+    return min(round(breadth), settings.PGVECTOR_MAX_EF_SEARCH)
 
 
 def uses_exact_scan(connection, collection_size: int) -> bool:

@@ -219,14 +219,21 @@ def test_search_index_backfills_and_rebuilds(pgvector, free_client):
     assert vector_store.vector_support(connection).index_options == ("m=8", "ef_construction=32")
 
 
-def test_migration_0003_rebuilds_an_index_built_with_other_parameters(pgvector):
-    migration = importlib.import_module("faces.migrations.0003_hnsw_m24_ef_construction128")
+@pytest.mark.parametrize(("migration_name", "built_before"), [
+    ("0003_hnsw_m24_ef_construction128", (16, 64)),  # as 0002 built it
+    ("0004_hnsw_ef_construction256", (24, 128)),  # as 0003 built it
+])
+def test_migrations_rebuild_an_index_built_with_other_parameters(pgvector, migration_name,
+                                                                 built_before):
+    migration = importlib.import_module(f"faces.migrations.{migration_name}")
     with connection.cursor() as cursor:  # CREATE INDEX refuses pending deferred FK checks
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     assert vector_store.vector_support(connection).index_options == (
         vector_store.model_index_options())  # the test database was migrated: already right
     vector_store.drop_index(connection)
-    vector_store.create_index(connection, m=16, ef_construction=64)  # as 0002 built it
+    vector_store.create_index(connection, m=built_before[0], ef_construction=built_before[1])
+    assert vector_store.vector_support(connection).index_options == (
+        f"m={built_before[0]}", f"ef_construction={built_before[1]}")
 
     class Editor:  # the migration needs only the editor's connection
         pass
@@ -275,7 +282,7 @@ def test_auto_ef_search_follows_the_table_size(pgvector, make_client, settings, 
     settings.VISIONERA_SEARCH_EXACT_SCAN_MAX_FACES = 0  # through HNSW
     settings.VISIONERA_SEARCH_HNSW_MIN_SHARE = 0.0
     connection.close()
-    for faces_in_table, ef_search in ((50.0, "100"), (1_000_000.0, "200")):
+    for faces_in_table, ef_search in ((50.0, "100"), (1_000_000.0, "500")):
         monkeypatch.setattr(vector_store, "table_rows", lambda connection, n=faces_in_table: n)
         assert [found[0] for found in _found(collection, matrix[:3], 3)] == ["0", "1", "2"]
         with connection.cursor() as cursor:
