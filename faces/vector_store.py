@@ -293,6 +293,13 @@ def rebuild_if_changed(connection) -> bool:
     return True
 
 
+def rebuild_index_in_migration(apps, schema_editor) -> None:
+    """RunPython for a migration that changes the model's graph parameters (0003, 0004):
+    rebuild_if_changed on the migrated database. Nothing to do on SQLite or without
+    pgvector, where there is no index."""
+    rebuild_if_changed(schema_editor.connection)
+
+
 def drop_index(connection) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"DROP INDEX IF EXISTS {INDEX_NAME}")

@@ -14,12 +14,7 @@ SQLite, or a PostgreSQL without pgvector: nothing to do.
 
 from django.db import migrations
 
-
-def rebuild_hnsw_index(apps, schema_editor):
-    from faces import vector_store
-
-    if schema_editor.connection.vendor == "postgresql":
-        vector_store.rebuild_if_changed(schema_editor.connection)
+from faces import vector_store
 
 
 class Migration(migrations.Migration):
@@ -30,5 +25,6 @@ class Migration(migrations.Migration):
 
     operations = [
         # Going back keeps the denser index: the older code searches it just as well.
-        migrations.RunPython(rebuild_hnsw_index, migrations.RunPython.noop, elidable=False),
+        migrations.RunPython(vector_store.rebuild_index_in_migration,
+                             migrations.RunPython.noop, elidable=False),
     ]

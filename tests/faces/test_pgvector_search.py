@@ -240,7 +240,7 @@ def test_migrations_rebuild_an_index_built_with_other_parameters(pgvector, migra
 
     editor = Editor()
     editor.connection = connection
-    migration.rebuild_hnsw_index(apps=None, schema_editor=editor)
+    migration.Migration.operations[0].code(apps=None, schema_editor=editor)
     assert vector_store.vector_support(connection).index_options == (
         f"m={FaceVector._meta.indexes[0].m}",
         f"ef_construction={FaceVector._meta.indexes[0].ef_construction}",
