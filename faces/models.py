@@ -81,9 +81,9 @@ class FaceVector(models.Model):
         # crowd unless every search is made far broader. Measured at 1M faces with 1,000
         # queries (docs/PERFORMANCE.md, "Parameters and why"): recall@1 0.99 needs
         # ef_search 500 on this graph and 600 with ef_construction 128; 16/64 reached 0.975
-        # at 800. The price: ~2.4x the 128 build time (enrolment pays it
-        # per insert, small beside the descriptor). Changing these needs a migration
-        # calling vector_store.rebuild_if_changed (as 0003 and 0004 do).
+        # at 800. The price: ~2.4x the 128 build time (enrolment pays it per insert, small
+        # beside the descriptor). Changing these needs a migration running
+        # vector_store.rebuild_index_in_migration (as 0003 and 0004 do).
         indexes = [
             HnswIndex(
                 name="faces_face_embedding_hnsw",

@@ -2,12 +2,12 @@
 
 Measured in docs/PERFORMANCE.md ("Parameters and why"): on crowded face descriptors the
 denser graph reaches at ef_search 100 the recall the default one needs 400 for. Where the
-index exists with other parameters this drops and rebuilds it inside the migration, which
-blocks enrolments while it runs (about two minutes per 100k faces on a 2-core host, with
-``maintenance_work_mem`` large enough for the graph). On a large table rebuild it first
-without blocking, then migrate; this migration then finds the parameters already right:
+index exists with other parameters than the model's *current* ones (since 0004: m 24 /
+ef_construction 256) this drops and rebuilds it with those, so 0004 then has nothing left
+to do. The rebuild blocks enrolments while it runs; on a large table rebuild it first
+without blocking, with the model's parameters, then migrate:
 
-    manage.py search_index --rebuild --concurrently --m 24 --ef-construction 128
+    manage.py search_index --rebuild --concurrently
 
 SQLite, or a PostgreSQL without pgvector: nothing to do.
 """

@@ -8,7 +8,7 @@ enrolments while it runs (about 30 minutes per million faces on a 2-core host, w
 ``maintenance_work_mem`` large enough for the graph). On a large table rebuild it first
 without blocking, then migrate; this migration then finds the parameters already right:
 
-    manage.py search_index --rebuild --concurrently --m 24 --ef-construction 256
+    manage.py search_index --rebuild --concurrently
 
 SQLite, or a PostgreSQL without pgvector: nothing to do.
 """
