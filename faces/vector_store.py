@@ -22,7 +22,10 @@ collection_id = …`` can stop with fewer than k rows of a small collection. Two
   HNSW walk would mostly step over other collections' rows;
 - the rest use pgvector 0.8's iterative index scan (``hnsw.iterative_scan =
   relaxed_order``), which keeps walking the graph until the filter has let through enough
-  rows (up to ``hnsw.max_scan_tuples``, raised to a million).
+  rows (up to ``hnsw.max_scan_tuples``, raised to a million);
+- and should the walk still come back with fewer rows than the collection can give (it
+  gives up early in a graph crowded with deleted rows autovacuum has not yet removed),
+  that query is answered by the exact scan instead.
 """
 
 from __future__ import annotations
@@ -344,10 +347,22 @@ def search(
     statement = _SEARCH_EXACT_SQL if exact_scan else _SEARCH_HNSW_SQL
     results = []
     ef_search = max(ef_search_for(table_rows(connection)), candidates)
+    expected_rows = min(candidates, collection_size)
     with _hnsw_settings(connection, ef_search) as cursor:
         for query in np.asarray(queries, dtype=np.float32):
-            cursor.execute(statement, [collection_id, _vector_literal(query), candidates])
-            results.append(_rerank(cursor.fetchall(), query, limit, threshold))
+            parameters = [collection_id, _vector_literal(query), candidates]
+            cursor.execute(statement, parameters)
+            rows = cursor.fetchall()
+            if not exact_scan and len(rows) < expected_rows:
+                # The HNSW walk stopped short of the collection's rows: its iterative scan
+                # gave up (hnsw.max_scan_tuples, or its memory bound) in a graph crowded with
+                # other collections' or not-yet-vacuumed deleted rows. An exact scan of the
+                # collection is always right, so a short answer is never returned.
+                logger.info("HNSW returned %d of %d rows: exact scan of the collection",
+                            len(rows), expected_rows)
+                cursor.execute(_SEARCH_EXACT_SQL, parameters)
+                rows = cursor.fetchall()
+            results.append(_rerank(rows, query, limit, threshold))
     return results
 
 

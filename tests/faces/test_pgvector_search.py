@@ -192,6 +192,25 @@ def test_without_iterative_scan_hnsw_comes_back_short(crowded):
     assert np.mean(returned) < 10
 
 
+def test_a_short_hnsw_answer_falls_back_to_the_exact_scan(crowded, settings, monkeypatch,
+                                                          caplog):
+    """Where the walk gives up before it has the collection's rows (here: no iterative
+    scan at all; in production: a graph crowded with deleted rows not yet vacuumed), the
+    query is answered by the exact scan: never short, never wrong."""
+    small, matrix = crowded
+    monkeypatch.setattr(vector_store, "_HNSW_SETTINGS_SQL", vector_store._HNSW_SETTINGS_SQL
+                        .replace("'relaxed_order'", "'off'"))
+    settings.VISIONERA_SEARCH_EXACT_SCAN_MAX_FACES = 0  # through HNSW
+    settings.VISIONERA_SEARCH_HNSW_MIN_SHARE = 0.0
+    caplog.set_level("INFO", logger="faces.vector_store")
+    queries = matrix[:20]
+    with connection.cursor() as cursor:  # the plan must be the HNSW walk, as at scale
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    assert _found(small, queries, 10) == _truth(small, matrix, queries, 10)
+    fallbacks = [r for r in caplog.records if "exact scan of the collection" in r.message]
+    assert fallbacks  # the walk alone came back short (as the test above shows)
+
+
 def test_search_index_backfills_and_rebuilds(pgvector, free_client):
     collection = Collection.objects.create(owner=free_client.user, name="backfill")
     faces = enrol_rows(collection, descriptors(30, 5))
