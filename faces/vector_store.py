@@ -281,7 +281,7 @@ def create_index(connection, *, concurrently: bool = False, maintenance_work_mem
 
 def model_index_options() -> tuple[str, ...]:
     """The reloptions PostgreSQL records for an index built as faces.models declares it:
-    pgvector's own WITH clause (``m = 24``), as pg_class stores it (``m=24``)."""
+    pgvector's own WITH clause (``m = 32``), as pg_class stores it (``m=32``)."""
     return tuple(option.replace(" ", "") for option in HNSW_INDEX.get_with_params())
 
 
@@ -367,13 +367,13 @@ def search(
 
 
 # ef_search "auto": an HNSW graph's recall at a fixed search breadth falls as it grows, so
-# the breadth grows with the table to hold recall. Measured with m 24 / ef_construction 256
+# the breadth grows with the table to hold recall. Measured with m 32 / ef_construction 256
 # on crowded face descriptors, 1,000 queries a size (docs/PERFORMANCE.md, "Parameters and
-# why"): recall@1 0.99 needs ef_search 100 with 100k faces and 500 with 1M, i.e. five
-# times the breadth per tenfold; past ~2.7M faces that reaches pgvector's ceiling.
-AUTO_EF_SEARCH = 100
+# why"): recall@1 0.99 needs ef_search 70-80 with 100k faces and ~250 with 1M, i.e. about
+# 3.2 times the breadth per tenfold; past ~15M faces that reaches pgvector's ceiling.
+AUTO_EF_SEARCH = 80
 AUTO_EF_SEARCH_UP_TO_ROWS = 100_000
-AUTO_EF_SEARCH_GROWTH_PER_TENFOLD = 5
+AUTO_EF_SEARCH_GROWTH_PER_TENFOLD = 3.2
 
 
 def ef_search_for(faces_in_table: float) -> int:
