@@ -6,6 +6,7 @@ an error, never a skip.
 """
 
 import io
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -108,3 +109,26 @@ def setting_in_a_bare_environment(name, **env):
     done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env=base,
                           capture_output=True, text=True, timeout=60)
     return done, (json.loads(done.stdout) if done.returncode == 0 else None)
+
+
+@contextmanager
+def sync_playwright_beside_django(monkeypatch):
+    """Playwright's sync API, in a test that also uses Django's ORM in the same thread.
+
+    Playwright runs an event loop in this thread while the block lasts. Django refuses ORM
+    calls from a thread with a running loop, so DJANGO_ALLOW_ASYNC_UNSAFE is set, only for
+    the block: a leaked variable would fail `check --deploy` run by other tests. With a
+    loop running, Django also keeps the thread's database connections apart: asgiref's
+    Local becomes a context variable. So the connections opened inside the block are
+    closed before it ends. pytest-django never sees them, and one left open kept
+    PostgreSQL from dropping the test database at the end of the run.
+    """
+    from django.db import connections
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        try:
+            yield playwright
+        finally:
+            connections.close_all()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import fixture_path
+from tests.helpers import fixture_path, sync_playwright_beside_django
 
 CHROMIUM = os.environ.get("VISIONERA_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -52,11 +52,7 @@ pytestmark = [
 
 @pytest.fixture
 def browser(monkeypatch):
-    # Playwright's sync API runs an event loop in this thread, and Django refuses ORM calls
-    # from a thread with a running loop; ours are plain synchronous test code. Set only while
-    # a browser runs: a leaked variable would fail `check --deploy` run by other tests.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
+    with sync_playwright_beside_django(monkeypatch) as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             yield browser
