@@ -52,6 +52,7 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -250,6 +251,60 @@ def copy_rows(cursor, *, collection_id, labels, matrix: np.ndarray, first_create
     )
 
 
+
+@dataclass
+class BenchData:
+    """The rows of one size and the queries asked of them (the same for a seed)."""
+
+    generator: "RandomDirections | CalibratedPeople"
+    rng: np.random.Generator  # where the queries left it: the small collection's draws go on
+    matrix: np.ndarray  # the big collection: synthetic faces, fixture faces, real faces
+    labels: list[str]
+    label_width: int
+    small_matrix: np.ndarray
+    small_people: np.ndarray
+    queries: np.ndarray
+    kinds: np.ndarray  # per query: "same person", "stranger", "fixture probe", "real probe"
+    real_gallery: np.ndarray
+    real_probes: np.ndarray
+
+
+def bench_data(size: int, query_count: int, generator_name: str = "random",
+               faces_directory: str = "", query_seed: int | None = None) -> BenchData:
+    """Everything drawn from SEED, in one order, so that every script that asks for a size
+    gets the rows bench/search.py loaded and the queries it asked (--reuse relies on it).
+    With ``query_seed``, the same rows and fresh queries of the same kinds."""
+    rng = np.random.default_rng(SEED)
+    fixture_labels, fixture_gallery, fixture_probes = fixture_faces()
+    real_labels, real_gallery, real_probe_labels, real_probes = [], np.empty((0, 128)), [], \
+        np.empty((0, 128), np.float32)
+    if faces_directory:
+        real_labels, real_gallery, real_probe_labels, real_probes = photo_faces(
+            Path(faces_directory))
+    generator = RandomDirections()
+    if generator_name == "calibrated":
+        generator = CalibratedPeople(real_labels + real_probe_labels,
+                                     np.concatenate([real_gallery, real_probes]))
+    synthetic, synthetic_people = generator.faces(size, rng)
+    width = max(len(label) for label in fixture_labels)
+    labels = [f"s{row:0{width - 1}d}"[-width:] for row in range(size)] + [
+        label.ljust(width, "_") for label in fixture_labels
+    ] + [f"r{row:0{width - 1}d}"[-width:] for row in range(len(real_gallery))]
+    matrix = np.concatenate([synthetic, fixture_gallery, real_gallery]).astype(np.float32)
+    small_matrix, small_people = generator.faces(SMALL_COLLECTION, rng)
+    if query_seed is not None:
+        rng = np.random.default_rng(query_seed)
+    same_people = generator.same_people(synthetic_people, query_count // 2, rng)
+    strangers = generator.strangers(
+        max(query_count - query_count // 2 - len(fixture_probes) - len(real_probes), 0), rng)
+    queries = np.concatenate([same_people, fixture_probes, strangers, real_probes])
+    kinds = np.array(["same person"] * len(same_people) + ["fixture probe"] * len(fixture_probes)
+                     + ["stranger"] * len(strangers) + ["real probe"] * len(real_probes))
+    order = rng.permutation(len(queries))
+    return BenchData(generator, rng, matrix, labels, width, small_matrix, small_people,
+                     queries[order].astype(np.float32), kinds[order], real_gallery, real_probes)
+
+
 # --- one size, in a child process with DATABASE_URL set -----------------------------------
 
 
@@ -284,24 +339,12 @@ def run_size(size: int, query_count: int, ef_searches: list[int | str], reuse: b
     from faces.selectors import collection_gallery, forget_search_engine, search_engine
 
     call_command("migrate", verbosity=0)
-    rng = np.random.default_rng(SEED)
-    fixture_labels, fixture_gallery, fixture_probes = fixture_faces()
-    real_labels, real_gallery, real_probe_labels, real_probes = [], np.empty((0, 128)), [], \
-        np.empty((0, 128), np.float32)
-    if faces_directory:
-        real_labels, real_gallery, real_probe_labels, real_probes = photo_faces(
-            Path(faces_directory))
-    generator = RandomDirections()
-    if generator_name == "calibrated":
-        generator = CalibratedPeople(real_labels + real_probe_labels,
-                                     np.concatenate([real_gallery, real_probes]))
-    synthetic, synthetic_people = generator.faces(size, rng)
-    width = max(len(label) for label in fixture_labels)
-    labels = [f"s{row:0{width - 1}d}"[-width:] for row in range(size)] + [
-        label.ljust(width, "_") for label in fixture_labels
-    ] + [f"r{row:0{width - 1}d}"[-width:] for row in range(len(real_gallery))]
-    matrix = np.concatenate([synthetic, fixture_gallery, real_gallery]).astype(np.float32)
-    small_matrix, small_people = generator.faces(SMALL_COLLECTION, rng)
+    data = bench_data(size, query_count, generator_name, faces_directory)
+    generator, rng, matrix, labels, width = (data.generator, data.rng, data.matrix,
+                                             data.labels, data.label_width)
+    small_matrix, small_people = data.small_matrix, data.small_people
+    queries, kinds = data.queries, data.kinds
+    real_gallery, real_probes = data.real_gallery, data.real_probes
 
     from accounts.services import get_or_create_user
 
@@ -338,14 +381,6 @@ def run_size(size: int, query_count: int, ef_searches: list[int | str], reuse: b
     forget_search_engine()
     assert search_engine() == "pgvector", "the bench database must have pgvector ready"
 
-    same_people = generator.same_people(synthetic_people, query_count // 2, rng)
-    strangers = generator.strangers(
-        max(query_count - query_count // 2 - len(fixture_probes) - len(real_probes), 0), rng)
-    queries = np.concatenate([same_people, fixture_probes, strangers, real_probes])
-    kinds = np.array(["same person"] * len(same_people) + ["fixture probe"] * len(fixture_probes)
-                     + ["stranger"] * len(strangers) + ["real probe"] * len(real_probes))
-    order = rng.permutation(len(queries))
-    queries, kinds = queries[order].astype(np.float32), kinds[order]
     exact_index = DescriptorIndex(np.arange(len(matrix)), matrix)
     ids_by_row = _ids_by_row(big.pk)
 
@@ -595,9 +630,7 @@ def main() -> None:
     if arguments.generator == "calibrated" and not arguments.faces:
         parser.error("--generator calibrated fits real faces: give --faces")
     for size in arguments.sizes:
-        database = f"visionera_bench_{size}"
-        if arguments.generator != "random" or arguments.faces:
-            database = f"visionera_bench_{arguments.generator}_{'faces_' * bool(arguments.faces)}{size}"
+        database = database_name(size, arguments.generator, arguments.faces)
         if not arguments.reuse:
             subprocess.run(["dropdb", "--if-exists", "-f",
                             f"--maintenance-db={server}/postgres", database], check=True)
@@ -621,6 +654,13 @@ def main() -> None:
             sys.exit(f"size {size} failed:\n{child.stderr[-3000:]}")
         report(json.loads(child.stdout.strip().splitlines()[-1]),
                time.perf_counter() - started)
+
+
+def database_name(size: int, generator_name: str, faces_directory: str) -> str:
+    """The bench database of one size and kind of data (bench/search_early_exit.py reads it)."""
+    if generator_name == "random" and not faces_directory:
+        return f"visionera_bench_{size}"
+    return f"visionera_bench_{generator_name}_{'faces_' * bool(faces_directory)}{size}"
 
 
 def _ef_search(value: str) -> int | str:
