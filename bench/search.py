@@ -663,6 +663,27 @@ def database_name(size: int, generator_name: str, faces_directory: str) -> str:
     return f"visionera_bench_{generator_name}_{'faces_' * bool(faces_directory)}{size}"
 
 
+def add_bench_database_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options naming a database this script loaded, for the scripts that reuse it."""
+    parser.add_argument("--server", required=True, help="postgres://user@host:port")
+    parser.add_argument("--size", type=int, default=1_000_000)
+    parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--generator", choices=["random", "calibrated"], default="calibrated")
+    parser.add_argument("--faces", default="")
+
+
+def open_bench_database(arguments: argparse.Namespace) -> str:
+    """Point Django at that database (DATABASE_URL) and set it up; returns its URL."""
+    url = f"{arguments.server}/{database_name(arguments.size, arguments.generator, arguments.faces)}"
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "visionera.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    return url
+
+
 def _ef_search(value: str) -> int | str:
     return value if value == "auto" else int(value)
 

@@ -32,31 +32,27 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from search import SEED, bench_data, database_name  # noqa: E402
+from search import (  # noqa: E402
+    SEED,
+    add_bench_database_arguments,
+    bench_data,
+    open_bench_database,
+)
 
 TIE = 1e-6  # a photo enrolled twice is found either way (bench/search.py's equivalent())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--server", required=True, help="postgres://user@host:port")
-    parser.add_argument("--size", type=int, default=1_000_000)
-    parser.add_argument("--queries", type=int, default=1000)
-    parser.add_argument("--generator", choices=["random", "calibrated"], default="calibrated")
-    parser.add_argument("--faces", default="")
+    add_bench_database_arguments(parser)
     parser.add_argument("--first", type=int, nargs="+", default=[64, 80, 100])
     parser.add_argument("--gaps", type=float, nargs="+",
                         default=[0.005, 0.0075, 0.01, 0.015, 0.02, 0.03])
     parser.add_argument("--query-seed", type=int, default=None,
                         help="fresh queries (same kinds, same rows) instead of bench/search.py's")
     arguments = parser.parse_args()
-    database = database_name(arguments.size, arguments.generator, arguments.faces)
-    os.environ["DATABASE_URL"] = f"{arguments.server}/{database}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "visionera.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
+    url = open_bench_database(arguments)
+    database = url.rsplit("/", 1)[1]
     from django.db import connection
     from django.test.utils import override_settings
 

@@ -30,7 +30,12 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from search import _cpu_seconds, bench_data, database_name  # noqa: E402
+from search import (  # noqa: E402
+    _cpu_seconds,
+    add_bench_database_arguments,
+    bench_data,
+    open_bench_database,
+)
 
 CANDIDATES = 40
 TIE = 1e-6
@@ -44,24 +49,14 @@ def _literal(query: np.ndarray) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--server", required=True, help="postgres://user@host:port")
-    parser.add_argument("--size", type=int, default=1_000_000)
-    parser.add_argument("--queries", type=int, default=1000)
-    parser.add_argument("--generator", choices=["random", "calibrated"], default="calibrated")
-    parser.add_argument("--faces", default="")
+    add_bench_database_arguments(parser)
     parser.add_argument("--partitions", type=int, default=2)
     parser.add_argument("--ef-search", type=int, nargs="+", default=[128, 160, 200, 256])
     parser.add_argument("--build", action="store_true",
                         help="(re)create the partition tables and their graphs first")
     parser.add_argument("--maintenance-work-mem", default="3GB")
     arguments = parser.parse_args()
-    url = f"{arguments.server}/{database_name(arguments.size, arguments.generator, arguments.faces)}"
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "visionera.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
+    url = open_bench_database(arguments)
     import psycopg2
     from django.db import connection
 
