@@ -47,6 +47,7 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
+import re  # noqa: E402
 import struct  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -240,15 +241,46 @@ def copy_rows(cursor, *, collection_id, labels, matrix: np.ndarray, first_create
     now = int(time.time() * 1_000_000) - _PG_EPOCH_MICROSECONDS
     records["created"] = now - count + np.arange(first_created, first_created + count)
     records["embedding_len"], records["dim"], records["embedding"] = 4 + 512, 128, matrix
-    payload = (b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0) + records.tobytes()
-               + struct.pack(">h", -1))
+    copy_binary(cursor, "faces_face (id, collection_id, label, metadata, box, descriptor,"
+                " image, created_at, embedding)", records)
+
+
+def build_graphs_at_once(url: str, tables: list[str], maintenance_work_mem: str) -> list[float]:
+    """Build the model's HNSW index (m, ef_construction) on each table, all at once, one
+    core each (a connection per table); returns each build's seconds."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import psycopg2
+
+    from faces import vector_store
+
+    m, ef_construction = vector_store.HNSW_INDEX.m, vector_store.HNSW_INDEX.ef_construction
+
+    def build(table: str) -> float:
+        with psycopg2.connect(url) as conn, conn.cursor() as cursor:
+            cursor.execute("SET maintenance_work_mem = %s", [maintenance_work_mem])
+            cursor.execute("SET max_parallel_maintenance_workers = 0")  # one core each
+            started = time.perf_counter()
+            cursor.execute(f"CREATE INDEX ON {table} USING hnsw (embedding vector_l2_ops)"
+                           f" WITH (m = {m}, ef_construction = {ef_construction})")
+            return time.perf_counter() - started
+
+    with ThreadPoolExecutor(len(tables)) as pool:
+        seconds = list(pool.map(build, tables))
+    print(f"built {len(tables)} graphs (m {m}, ef_construction {ef_construction}) at once: "
+          + ", ".join(f"{table} {s:.0f} s" for table, s in zip(tables, seconds, strict=True)),
+          flush=True)
+    return seconds
+
+
+def copy_binary(cursor, target: str, records: np.ndarray) -> None:
+    """COPY numpy records already laid out as PostgreSQL's binary rows (big-endian field
+    count, then each field's length and bytes) into ``target`` ("table (columns)")."""
     import io
 
-    cursor.copy_expert(
-        "COPY faces_face (id, collection_id, label, metadata, box, descriptor, image,"
-        " created_at, embedding) FROM STDIN WITH (FORMAT binary)",
-        io.BytesIO(payload),
-    )
+    payload = (b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0) + records.tobytes()
+               + struct.pack(">h", -1))
+    cursor.copy_expert(f"COPY {target} FROM STDIN WITH (FORMAT binary)", io.BytesIO(payload))
 
 
 
@@ -660,7 +692,12 @@ def database_name(size: int, generator_name: str, faces_directory: str) -> str:
     """The bench database of one size and kind of data (bench/search_early_exit.py reads it)."""
     if generator_name == "random" and not faces_directory:
         return f"visionera_bench_{size}"
-    return f"visionera_bench_{generator_name}_{'faces_' * bool(faces_directory)}{size}"
+    if not faces_directory:
+        return f"visionera_bench_{generator_name}_{size}"
+    # the folder's name too: the rows are drawn from its faces, so two folders are two
+    # databases (--reuse must not measure one folder's rows with another's queries)
+    folder = re.sub(r"[^a-z0-9]+", "_", Path(faces_directory).expanduser().resolve().name.lower())
+    return f"visionera_bench_{generator_name}_faces_{folder.strip('_')[:20]}_{size}"
 
 
 def add_bench_database_arguments(parser: argparse.ArgumentParser) -> None:

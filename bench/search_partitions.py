@@ -34,6 +34,7 @@ from search import (  # noqa: E402
     _cpu_seconds,
     add_bench_database_arguments,
     bench_data,
+    build_graphs_at_once,
     open_bench_database,
 )
 
@@ -67,28 +68,15 @@ def main() -> None:
     big = Collection.objects.get(owner__email="bench@example.com", name="big")
     parts = [f"bench_partition_{number}" for number in range(arguments.partitions)]
     if arguments.build:
-        m, ef_construction = vector_store.HNSW_INDEX.m, vector_store.HNSW_INDEX.ef_construction
-
-        def build(number: int) -> float:
-            with psycopg2.connect(url) as conn, conn.cursor() as cursor:
-                cursor.execute(f"DROP TABLE IF EXISTS {parts[number]}")
+        with psycopg2.connect(url) as conn, conn.cursor() as cursor:
+            for number, table in enumerate(parts):
+                cursor.execute(f"DROP TABLE IF EXISTS {table}")
                 cursor.execute(
-                    f"CREATE TABLE {parts[number]} AS SELECT id, descriptor, created_at,"  # noqa: S608
+                    f"CREATE TABLE {table} AS SELECT id, descriptor, created_at,"  # noqa: S608
                     f" embedding FROM faces_face WHERE collection_id = %s"
                     f" AND mod(hashtext(id::text) & 2147483647, {arguments.partitions}) = {number}",
                     [str(big.pk)])
-                cursor.execute("SET maintenance_work_mem = %s", [arguments.maintenance_work_mem])
-                cursor.execute("SET max_parallel_maintenance_workers = 0")  # one core each
-                started = time.perf_counter()
-                cursor.execute(f"CREATE INDEX ON {parts[number]} USING hnsw (embedding"
-                               f" vector_l2_ops) WITH (m = {m}, ef_construction = {ef_construction})")
-                return time.perf_counter() - started
-
-        with ThreadPoolExecutor(arguments.partitions) as pool:
-            seconds = list(pool.map(build, range(arguments.partitions)))
-        print(f"built {arguments.partitions} graphs (m {m}, ef_construction"
-              f" {ef_construction}) at once: {', '.join(f'{s:.0f} s' for s in seconds)}",
-              flush=True)
+        build_graphs_at_once(url, parts, arguments.maintenance_work_mem)
 
     data = bench_data(arguments.size, arguments.queries, arguments.generator, arguments.faces)
     exact = DescriptorIndex(np.arange(len(data.matrix)), data.matrix)
