@@ -121,9 +121,9 @@ def test_database_replica_url_adds_the_alias():
 
 
 @pytest.mark.parametrize(("table_rows", "ef_search"), [
-    (0, 80), (50_000, 80), (100_000, 80), (316_228, 143), (1_000_000, 256),
-    (2_000_000, 363), (10_000_000, 819),
-    (20_000_000, 1000),  # pgvector's ceiling, from ~15M faces
+    (0, 110), (50_000, 110), (100_000, 110), (316_228, 278), (1_000_000, 704),
+    (1_500_000, 976),
+    (2_000_000, 1000), (10_000_000, 1000),  # pgvector's ceiling, from ~1.5M faces
 ])
 def test_auto_ef_search_grows_with_every_tenfold_of_the_table(settings, table_rows, ef_search):
     settings.VISIONERA_SEARCH_EF_SEARCH = "auto"

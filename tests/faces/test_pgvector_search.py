@@ -284,8 +284,8 @@ def test_in_autocommit_the_hnsw_settings_are_set_once_per_connection(pgvector, m
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('hnsw.iterative_scan'),"
                        " current_setting('hnsw.ef_search')")
-        assert cursor.fetchone() == ("relaxed_order", "80")
-    assert connection._visionera_hnsw == "80"
+        assert cursor.fetchone() == ("relaxed_order", "110")
+    assert connection._visionera_hnsw == "110"
     connection.close()
     connection.ensure_connection()
     assert connection._visionera_hnsw is None  # the next search sets them again
@@ -302,7 +302,7 @@ def test_auto_ef_search_follows_the_table_size(pgvector, make_client, settings, 
     settings.VISIONERA_SEARCH_EXACT_SCAN_MAX_FACES = 0  # through HNSW
     settings.VISIONERA_SEARCH_HNSW_MIN_SHARE = 0.0
     connection.close()
-    for faces_in_table, ef_search in ((50.0, "80"), (1_000_000.0, "256")):
+    for faces_in_table, ef_search in ((50.0, "110"), (1_000_000.0, "704")):
         monkeypatch.setattr(vector_store, "table_rows", lambda connection, n=faces_in_table: n)
         assert [found[0] for found in _found(collection, matrix[:3], 3)] == ["0", "1", "2"]
         with connection.cursor() as cursor:
