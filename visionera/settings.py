@@ -370,9 +370,8 @@ VISIONERA_SEARCH_ENGINE = env.str("VISIONERA_SEARCH_ENGINE", default="auto")
 VISIONERA_SEARCH_CANDIDATES = env.int("VISIONERA_SEARCH_CANDIDATES", default=40)
 # pgvector's own bound on hnsw.ef_search, which the auto rule is capped at too.
 PGVECTOR_MAX_EF_SEARCH = 1000
-# ef_search "auto" (faces.vector_store.ef_search_for): 110 up to 100k faces in the table,
-# 6.4 times that with every tenfold beyond (704 at 1M, the ceiling of 1,000 from ~1.5M);
-# a number fixes it.
+# ef_search "auto": the breadth grows with the table, by the rule (and its measured
+# constants) in faces.vector_store.ef_search_for; a number fixes it.
 VISIONERA_SEARCH_EF_SEARCH = env.str("VISIONERA_SEARCH_EF_SEARCH", default="auto").strip()
 if VISIONERA_SEARCH_EF_SEARCH != "auto":
     if (not VISIONERA_SEARCH_EF_SEARCH.isdigit()
