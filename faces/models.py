@@ -75,22 +75,22 @@ class FaceVector(models.Model):
     class Meta:
         managed = False
         db_table = "faces_face"
-        # m=32 links per node and ef_construction=256, not pgvector's 16/64: face
+        # m=48 links per node and ef_construction=256, not pgvector's 16/64: face
         # descriptors crowd (among a million people a face's nearest few are almost equally
         # far), and a sparser or more hastily built graph loses the true nearest in that
-        # crowd unless every search is made far broader. Measured at 1M faces with 1,000
-        # queries (docs/PERFORMANCE.md, "Parameters and why"): recall@1 0.99 needs
-        # ef_search ~250 on this graph, 500 with m 24 (600 with m 24 / ef_construction 128;
-        # 16/64 reached 0.975 at 800). A denser node costs more per step, but the shorter
-        # walk wins: about a fifth less search at 0.99 than m 24. The price: a 9 % larger
-        # index and a longer build (enrolment pays it per insert, small beside the
-        # descriptor). Changing these needs a migration running
-        # vector_store.rebuild_index_in_migration (as 0003, 0004 and 0005 do).
+        # crowd unless every search is made far broader. Measured at 1M faces calibrated on
+        # in-the-wild photos, 1,000 queries (docs/PERFORMANCE.md, "Parameters and why"):
+        # recall@1 0.99 needs ef_search ~330 on this graph, ~700 with m 32 (and on lab-photo
+        # people 250 with m 32, 500 with m 24; 16/64 reached 0.975 at 800). A denser node
+        # costs more per step, but the shorter walk wins: about a quarter less search at
+        # 0.99 than m 32. The price: an index a third larger and a build twice as long
+        # (enrolment pays it per insert, small beside the descriptor). Changing these needs
+        # a migration running vector_store.rebuild_index_in_migration (as 0003–0006 do).
         indexes = [
             HnswIndex(
                 name="faces_face_embedding_hnsw",
                 fields=["embedding"],
-                m=32,
+                m=48,
                 ef_construction=256,
                 opclasses=["vector_l2_ops"],
             )

@@ -367,15 +367,15 @@ def search(
 
 
 # ef_search "auto": an HNSW graph's recall at a fixed search breadth falls as it grows, so
-# the breadth grows with the table to hold recall@1 at 0.99. Fitted to the harder of the
-# two calibrations measured with m 32 / ef_construction 256, 1,000 queries a size
-# (docs/PERFORMANCE.md, "In-the-wild faces crowd more"): people calibrated on in-the-wild
-# photos (a CelebA subset) need ef_search ~105 with 100k faces and ~700 with 1M, i.e.
-# about 6.4 times the breadth per tenfold (lab photos need 80 and 256). Past ~1.5M faces
-# that reaches pgvector's ceiling, and recall there must be measured on the gallery.
-AUTO_EF_SEARCH = 110
+# the breadth grows with the table to hold recall@1 at 0.99. Fitted on the m 48 /
+# ef_construction 256 graph to people calibrated on in-the-wild photos (a CelebA subset),
+# 1,000 queries a size (docs/PERFORMANCE.md, "A denser graph on in-the-wild faces"):
+# recall@1 0.993 at ef_search 70 with 100k faces and 0.992 at 350 with 1M, i.e. 5 times
+# the breadth per tenfold (the m 32 graph needed ~105 and ~700). Past ~4.5M faces that
+# reaches pgvector's ceiling, and recall there must be measured on the gallery.
+AUTO_EF_SEARCH = 70
 AUTO_EF_SEARCH_UP_TO_ROWS = 100_000
-AUTO_EF_SEARCH_GROWTH_PER_TENFOLD = 6.4
+AUTO_EF_SEARCH_GROWTH_PER_TENFOLD = 5.0
 
 
 def ef_search_for(faces_in_table: float) -> int:

@@ -121,9 +121,9 @@ def test_database_replica_url_adds_the_alias():
 
 
 @pytest.mark.parametrize(("table_rows", "ef_search"), [
-    (0, 110), (50_000, 110), (100_000, 110), (316_228, 278), (1_000_000, 704),
-    (1_500_000, 976),
-    (2_000_000, 1000), (10_000_000, 1000),  # pgvector's ceiling, from ~1.5M faces
+    (0, 70), (50_000, 70), (100_000, 70), (316_228, 157), (1_000_000, 350),
+    (3_000_000, 754),
+    (4_500_000, 1000), (10_000_000, 1000),  # pgvector's ceiling, from ~4.5M faces
 ])
 def test_auto_ef_search_grows_with_every_tenfold_of_the_table(settings, table_rows, ef_search):
     settings.VISIONERA_SEARCH_EF_SEARCH = "auto"

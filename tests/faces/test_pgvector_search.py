@@ -242,6 +242,7 @@ def test_search_index_backfills_and_rebuilds(pgvector, free_client):
     ("0003_hnsw_m24_ef_construction128", (16, 64)),  # as 0002 built it
     ("0004_hnsw_ef_construction256", (24, 128)),  # as 0003 built it
     ("0005_hnsw_m32", (24, 256)),  # as 0004 built it
+    ("0006_hnsw_m48", (32, 256)),  # as 0005 built it
 ])
 def test_migrations_rebuild_an_index_built_with_other_parameters(pgvector, migration_name,
                                                                  built_before):
@@ -284,8 +285,8 @@ def test_in_autocommit_the_hnsw_settings_are_set_once_per_connection(pgvector, m
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('hnsw.iterative_scan'),"
                        " current_setting('hnsw.ef_search')")
-        assert cursor.fetchone() == ("relaxed_order", "110")
-    assert connection._visionera_hnsw == "110"
+        assert cursor.fetchone() == ("relaxed_order", "70")
+    assert connection._visionera_hnsw == "70"
     connection.close()
     connection.ensure_connection()
     assert connection._visionera_hnsw is None  # the next search sets them again
@@ -302,7 +303,7 @@ def test_auto_ef_search_follows_the_table_size(pgvector, make_client, settings, 
     settings.VISIONERA_SEARCH_EXACT_SCAN_MAX_FACES = 0  # through HNSW
     settings.VISIONERA_SEARCH_HNSW_MIN_SHARE = 0.0
     connection.close()
-    for faces_in_table, ef_search in ((50.0, "110"), (1_000_000.0, "704")):
+    for faces_in_table, ef_search in ((50.0, "70"), (1_000_000.0, "350")):
         monkeypatch.setattr(vector_store, "table_rows", lambda connection, n=faces_in_table: n)
         assert [found[0] for found in _found(collection, matrix[:3], 3)] == ["0", "1", "2"]
         with connection.cursor() as cursor:
