@@ -99,14 +99,17 @@ def lin_collection_factory():
     return make
 
 
-def wait_for(predicate, *, timeout=60.0, interval=0.2, message="condition"):
+def wait_for(predicate, *, timeout=60.0, interval=0.2, message="condition", diagnose=None):
+    """Poll until ``predicate`` is true; on timeout, fail with what ``diagnose()`` reports
+    (a worker's stacks and log, say), so a rare hang in CI says where it hung."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {message}")
+    details = f"\n{diagnose()}" if diagnose is not None else ""
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {message}{details}")
 
 
 class WebhookReceiver:
@@ -171,6 +174,20 @@ def _database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+def database_activity() -> str:
+    """What every session on the test database is doing and waiting for (PostgreSQL)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, state, wait_event_type, wait_event, pg_blocking_pids(pid),"
+            " left(query, 200) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        rows = cursor.fetchall()
+    return "database sessions:\n" + "\n".join(str(row) for row in rows)
+
+
 class WorkerProcess:
     """`manage.py rundramatiq` in its own session, so the whole tree can be signalled."""
 
@@ -195,8 +212,35 @@ class WorkerProcess:
 
         wait_for(ready, timeout=timeout, interval=0.3, message="the worker to start")
 
-    def output(self) -> str:
-        return self.log_path.read_bytes().decode(errors="replace")[-4000:]
+    def output(self, tail=4000) -> str:
+        return self.log_path.read_bytes().decode(errors="replace")[-tail:]
+
+    def stacks(self) -> str:
+        """Every thread's stack in the worker tree, then its log: SIGABRT makes Python's
+        faulthandler (PYTHONFAULTHANDLER, set in its environment) write them to the log.
+        It ends the worker, so this is only for a test that has already failed."""
+        # One process at a time, the workers before their parent, so the dumps do not
+        # interleave in the shared log.
+        for pid in [*self._group_members(), self.process.pid]:
+            try:
+                os.kill(pid, signal.SIGABRT)
+            except ProcessLookupError:
+                continue
+            time.sleep(1.5)
+        return f"worker log and stacks:\n{self.output(tail=20000)}"
+
+    def _group_members(self) -> list[int]:
+        """The worker tree's processes other than its leader (from /proc)."""
+        members = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            pid = int(stat.parent.name)
+            if int(fields[2]) == self.process.pid and pid != self.process.pid:
+                members.append(pid)
+        return members
 
     def kill(self, sig=signal.SIGKILL):
         if self.process.poll() is None:
@@ -234,6 +278,7 @@ def start_worker(db, media_root, tmp_path):
         # The tests' webhook receivers listen on loopback.
         "VISIONERA_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32",
         "PYTHONUNBUFFERED": "1",
+        "PYTHONFAULTHANDLER": "1",  # WorkerProcess.stacks()
     }
 
     def start(*extra_args) -> WorkerProcess:

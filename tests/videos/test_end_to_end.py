@@ -12,6 +12,7 @@ import pytest
 from tests.helpers import upload
 from tests.videos.conftest import (
     account_secret,
+    database_activity,
     needs_broker,
     needs_embedded,
     signature_ok,
@@ -137,6 +138,7 @@ def test_a_worker_killed_mid_job_is_replaced_and_the_job_still_completes(
         timeout=90,
         interval=0.1,
         message="the first worker to make progress",
+        diagnose=lambda: f"{database_activity()}\n{first.stacks()}",
     )
     first.kill()  # SIGKILL to the whole worker tree: no cleanup, the message stays unacked
     killed_at = VideoJob.objects.get(pk=job_id)
