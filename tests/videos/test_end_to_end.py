@@ -56,7 +56,7 @@ def follow(client, status_url, *, timeout=180.0, on_poll=None):
     raise AssertionError(f"job not finished after {timeout:.0f} s: {observed[-1]}")
 
 
-def check_completed_lifecycle(client, created, observed):
+def check_completed_lifecycle(client, created, observed, *, frames_analysed=19):
     statuses = [created["status"]] + [body["status"] for body in observed]
     order = {"queued": 0, "processing": 1, "completed": 2}
     assert all(status in order for status in statuses), statuses
@@ -70,7 +70,7 @@ def check_completed_lifecycle(client, created, observed):
     final = observed[-1]
     assert final["error"] is None and final["started_at"] and final["finished_at"]
     summary = final["summary"]
-    assert summary["frames_analysed"] == 19
+    assert summary["frames_analysed"] == frames_analysed
     assert summary["duration_seconds"] == pytest.approx(9.18, abs=0.1)
     lin = next(item for item in summary["identified"] if item["label"] == "lin")
     assert 0 <= lin["first_ms"] <= lin["last_ms"] <= 9200 and lin["distance"] <= 0.6
@@ -131,14 +131,19 @@ def test_a_worker_killed_mid_job_is_replaced_and_the_job_still_completes(
 ):
     first = start_worker()
     collection = lin_collection_factory(pro_client.user)
-    created = submit(pro_client, fixture_clip, collection)
+    # 10 frames a second (92 sampled frames, several seconds of work) rather than 2: at 2 a
+    # warm worker finished the whole clip in 1.4 s, before the test had seen it mid-job.
+    created = submit(pro_client, fixture_clip, collection, sample_fps="10")
     job_id = created["job_id"]
     wait_for(
         lambda: VideoJob.objects.filter(pk=job_id, status="processing", progress__gt=0).exists(),
         timeout=90,
         interval=0.1,
         message="the first worker to make progress",
-        diagnose=lambda: f"{database_activity()}\n{first.stacks()}",
+        diagnose=lambda: (
+            f"job: {VideoJob.objects.filter(pk=job_id).values().first()}\n"
+            f"{database_activity()}\n{first.stacks()}"
+        ),
     )
     first.kill()  # SIGKILL to the whole worker tree: no cleanup, the message stays unacked
     killed_at = VideoJob.objects.get(pk=job_id)
@@ -146,7 +151,7 @@ def test_a_worker_killed_mid_job_is_replaced_and_the_job_still_completes(
 
     start_worker()  # its sweeper re-sends the job once the heartbeat is 4 s stale
     observed = follow(pro_client, created["status_url"], timeout=180)
-    check_completed_lifecycle(pro_client, created, observed)
+    check_completed_lifecycle(pro_client, created, observed, frames_analysed=92)
     assert observed[0]["progress"] >= killed_at.progress
     job = VideoJob.objects.get(pk=job_id)
     assert job.attempts >= 2
