@@ -39,6 +39,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from search import (  # noqa: E402
+    TIE_DISTANCE,
     _cpu_seconds,
     add_bench_database_arguments,
     bench_data,
@@ -47,7 +48,6 @@ from search import (  # noqa: E402
 )
 
 CANDIDATES_PER_CELL = 10  # recall@1 and the API's default limit of 5 need no more
-TIE = 1e-6
 SAMPLE = 100_000
 KMEANS_ITERATIONS = 20
 KMEANS_SEED = 7
@@ -200,7 +200,7 @@ def main() -> None:
                 milliseconds.append((time.perf_counter() - started) * 1000)
             cpu_ms = ((time.process_time() - cpu[0]) + _cpu_seconds(backend) - cpu[1]) \
                 * 1000 / len(data.queries)
-            hit = np.abs(np.array(found) - truth) <= TIE
+            hit = np.abs(np.array(found) - truth) <= TIE_DISTANCE
             p50 = np.percentile(milliseconds, 50)
             print(f"  {probes} cells, ef_search {breadth:4d}: p50 {p50:6.2f} ms"
                   f" ({p50 / exact_p50:.2f}× exact)  p90 {np.percentile(milliseconds, 90):6.2f} ms"

@@ -34,12 +34,11 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from search import (  # noqa: E402
     SEED,
+    TIE_DISTANCE,
     add_bench_database_arguments,
     bench_data,
     open_bench_database,
 )
-
-TIE = 1e-6  # a photo enrolled twice is found either way (bench/search.py's equivalent())
 
 
 def main() -> None:
@@ -87,7 +86,7 @@ def main() -> None:
 
     load = os.getloadavg()[0]
     full_nearest, _, full_ms = ask(default_breadth)
-    full_hit = np.abs(full_nearest - truth) <= TIE
+    full_hit = np.abs(full_nearest - truth) <= TIE_DISTANCE
     print(f"{arguments.size:,d} faces ({database}), {len(data.queries)} queries"
           f" (query seed {arguments.query_seed or SEED}), load average {load:.1f}\n"
           f"  default breadth {default_breadth}: p50 {np.percentile(full_ms, 50):.2f} ms,"
@@ -97,7 +96,7 @@ def main() -> None:
                 "mean": full_ms.mean()}
     for breadth in arguments.first:
         nearest, gap, milliseconds = ask(breadth)
-        hit = np.abs(nearest - truth) <= TIE
+        hit = np.abs(nearest - truth) <= TIE_DISTANCE
         print(f"  first breadth {breadth} alone: p50 {np.percentile(milliseconds, 50):.2f} ms"
               f" ({np.percentile(milliseconds, 50) / baseline['p50']:.2f}× default),"
               f" recall@1 {hit.mean():.3f}; by query: " + ", ".join(

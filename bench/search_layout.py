@@ -40,6 +40,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from search import (  # noqa: E402
+    TIE_DISTANCE,
     _cpu_seconds,
     bench_data,
     build_graphs_at_once,
@@ -48,7 +49,6 @@ from search import (  # noqa: E402
 )
 
 CANDIDATES = 40
-TIE = 1e-6
 TABLES = ("layout_arrival", "layout_clustered")
 KMEANS_SAMPLE = 100_000
 KMEANS_ROUNDS = 8
@@ -185,7 +185,7 @@ def main() -> None:
                     DescriptorIndex(ids, matrix[ids]).search(query, 1, 99.0)[0].distance)
         line = [f"  ef_search {breadth:4d}"]
         for table in TABLES:
-            hit = np.abs(np.array(found[table]) - truth) <= TIE
+            hit = np.abs(np.array(found[table]) - truth) <= TIE_DISTANCE
             line.append(f"{table.removeprefix('layout_')}: p50 {np.median(wall[table]):6.2f} ms"
                         f" p90 {np.percentile(wall[table], 90):6.2f} ms CPU"
                         f" {cpu[table] * 1000 / len(literals):6.2f} ms recall@1 {hit.mean():.3f}")

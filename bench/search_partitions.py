@@ -31,6 +31,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from search import (  # noqa: E402
+    TIE_DISTANCE,
     _cpu_seconds,
     add_bench_database_arguments,
     bench_data,
@@ -39,7 +40,6 @@ from search import (  # noqa: E402
 )
 
 CANDIDATES = 40
-TIE = 1e-6
 _SEARCH = ("SELECT id, descriptor, created_at FROM {table} WHERE {filter}"
            " ORDER BY embedding <-> %s::vector LIMIT %s")
 
@@ -115,7 +115,7 @@ def main() -> None:
             milliseconds.append((time.perf_counter() - started) * 1000)
         cpu_ms = ((time.process_time() - cpu[0]) + sum(map(_cpu_seconds, backends))
                   - cpu[1]) * 1000 / len(data.queries)
-        hit = np.abs(np.array(found) - truth) <= TIE
+        hit = np.abs(np.array(found) - truth) <= TIE_DISTANCE
         milliseconds = np.array(milliseconds)
         print(f"  {label:42s} p50 {np.percentile(milliseconds, 50):6.2f} ms"
               f"  p90 {np.percentile(milliseconds, 90):6.2f} ms  CPU {cpu_ms:6.2f} ms a query"
