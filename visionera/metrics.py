@@ -160,10 +160,13 @@ def scrape_allowed(request) -> bool:
         return scheme.lower() == "bearer" and hmac.compare_digest(
             presented.strip().encode(), token.encode()
         )
-    try:
-        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
-    except ValueError:
-        return False
+    # Behind a proxy on this host every client arrives from loopback: the address the proxy
+    # vouches for must be loopback too (a scrape on the host itself sends no such header).
+    from visionera.client_address import forwarded_address, peer_address
+
+    peer, forwarded = peer_address(request), forwarded_address(request)
+    return (peer is not None and ipaddress.ip_address(peer).is_loopback
+            and (forwarded is None or ipaddress.ip_address(forwarded).is_loopback))
 
 
 def metrics_view(request):

@@ -240,8 +240,10 @@ SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 # Behind a reverse proxy, the sign-up/login limits must key on the client's address, not the
-# proxy's: name the header the proxy sets, e.g. HTTP_X_REAL_IP.
-RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
+# proxy's: name the header the proxy sets, e.g. HTTP_X_REAL_IP. visionera/client_address.py
+# reads it (the rightmost address in it; the peer's when it holds none) for every limit.
+VISIONERA_CLIENT_IP_HEADER = env.str("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
+RATELIMIT_IP_META_KEY = "visionera.client_address.client_ip"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool(
     "BEHIND_TLS_PROXY", default=False
 ) else None
