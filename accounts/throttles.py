@@ -8,6 +8,7 @@ by the per-email rate, whoever asks.
 """
 
 import logging
+import unicodedata
 from functools import wraps
 
 from django.contrib.auth import get_user_model
@@ -61,10 +62,12 @@ def ratelimit_failing_open(*, group, **options):
 
 def posted_email(field):
     """A django-ratelimit key: the email address posted in `field`, normalised the way
-    accounts store it, so case and spacing do not make a fresh counter."""
+    accounts store it, so case and spacing do not make a fresh counter. NFKC first, as the
+    login form's UsernameField does before it authenticates: otherwise each full-width
+    spelling of an address ("ｍe@example.com") would sign in to it on a counter of its own."""
 
     def key(group, request):
-        value = request.POST.get(field, "")
+        value = unicodedata.normalize("NFKC", request.POST.get(field, ""))
         return get_user_model().objects.normalize_email(value.strip()).lower()[:254]
 
     return key

@@ -153,6 +153,30 @@ def test_login_is_rate_limited_per_email_from_many_addresses(client):
     assert client.get("/dashboard/").status_code == 302
 
 
+
+def full_width(email: str, n: int) -> str:
+    """A spelling of `email` that NFKC folds back to it: the letters whose bit in n is set
+    are written full-width (U+FF21-U+FF5A), 2^letters spellings in all."""
+    return "".join(chr(ord(ch) + 0xFEE0) if ch.isalpha() and (n >> i) & 1 else ch
+                   for i, ch in enumerate(email))
+
+
+def test_full_width_spellings_of_one_address_share_its_login_counter(client):
+    from accounts.throttles import LOGIN_RATE_PER_EMAIL
+
+    User.objects.create_user(email="me@example.com", password=PASSWORD)
+    limit = int(LOGIN_RATE_PER_EMAIL.split("/")[0])
+    for n in range(1, limit + 1):
+        response = client.post("/accounts/login/", {"username": full_width("me@example.com", n),
+                                                    "password": f"guess-{n}"},
+                               REMOTE_ADDR=f"198.51.100.{n}")
+        assert response.status_code == 200, n
+    response = client.post("/accounts/login/", {"username": full_width("me@example.com", 3),
+                                                "password": PASSWORD},
+                           REMOTE_ADDR="203.0.113.7")
+    assert response.status_code == 429
+    assert client.get("/dashboard/").status_code == 302
+
 def test_password_reset_is_throttled_per_ip(client):
     from accounts.throttles import PASSWORD_RESET_RATE
 
