@@ -15,13 +15,14 @@ from accounts.services import (
     issue_api_key,
     revoke_api_key,
 )
-from accounts.throttles import throttle_login
+from accounts.throttles import throttle_login, throttle_password_check
 from visionera.units import megabytes
 
 
-def throttle_admin_login(site: admin.AdminSite) -> None:
+def throttle_admin_password_forms(site: admin.AdminSite) -> None:
     """The admin's log-in takes passwords too: the same per-IP and per-email throttle as the
-    dashboard's log-in (and the same counters). Set on the site before its URLs are built."""
+    dashboard's log-in (and the same counters); its password change shares the per-account
+    counter of the dashboard's. Set on the site before its URLs are built."""
     unthrottled = site.login
 
     @throttle_login
@@ -35,8 +36,21 @@ def throttle_admin_login(site: admin.AdminSite) -> None:
 
     site.login = login
 
+    unthrottled_change = site.password_change
 
-throttle_admin_login(admin.site)
+    @throttle_password_check
+    def password_change(request, extra_context=None):
+        if request.method == "POST" and getattr(request, "limited", False):
+            context = {**site.each_context(request), "title": "Too many attempts"}
+            return TemplateResponse(
+                request, "admin/accounts/password_change_throttled.html", context, status=429
+            )
+        return unthrottled_change(request, extra_context)
+
+    site.password_change = password_change
+
+
+throttle_admin_password_forms(admin.site)
 
 
 @admin.register(Plan)

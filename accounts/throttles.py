@@ -22,7 +22,9 @@ LOGIN_RATE = "10/m"
 PASSWORD_RESET_RATE = "5/h"  # noqa: S105 - a rate, not a password
 VERIFICATION_RESEND_RATE = "3/h"  # per account
 PLAN_REQUEST_RATE = "10/h"  # per account: each one may email every staff member
-ACCOUNT_DELETE_RATE = "10/h"  # per account: the form takes the password
+# Per account, for the signed-in forms that take the password again (change it, delete
+# the account, the admin's change): one counter, so a stolen session alone cannot guess it.
+PASSWORD_CHECK_RATE = "10/h"  # noqa: S105 - a rate
 # Attempts per email address, from anywhere. Per hour, so that a botnet gets 30 guesses an
 # hour at one account; the price is that it can also keep that account's owner waiting.
 LOGIN_RATE_PER_EMAIL = "30/h"
@@ -99,3 +101,9 @@ def throttle_password_reset(view):
 
 throttle_signup = ratelimit_failing_open(group="accounts.signup", key="ip", rate=SIGNUP_RATE,
                                          method="POST", block=False)
+
+
+# The counter every signed-in form that asks the password again shares (see PASSWORD_CHECK_RATE).
+throttle_password_check = ratelimit_failing_open(
+    group="accounts.password_check", key="user", rate=PASSWORD_CHECK_RATE, method="POST",
+    block=False)

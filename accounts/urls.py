@@ -17,14 +17,8 @@ urlpatterns = [
     path("accounts/verify/resend/", views.resend_verification, name="verify-email-resend"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path(
-        "accounts/password/change/",
-        auth_views.PasswordChangeView.as_view(
-            template_name="auth/password_change.html",
-            success_url=reverse_lazy("accounts:password_change_done"),
-        ),
-        name="password_change",
-    ),
+    path("accounts/password/change/", views.PasswordChangeView.as_view(),
+         name="password_change"),
     path(
         "accounts/password/change/done/",
         auth_views.PasswordChangeDoneView.as_view(template_name="auth/password_change_done.html"),

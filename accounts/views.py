@@ -28,6 +28,7 @@ from accounts.throttles import (
     VERIFICATION_RESEND_RATE,
     ratelimit_failing_open,
     throttle_login,
+    throttle_password_check,
     throttle_password_reset,
     throttle_signup,
 )
@@ -150,6 +151,22 @@ class LoginView(auth_views.LoginView):
             )
         return super().post(request, *args, **kwargs)
 
+
+
+@method_decorator(throttle_password_check, "dispatch")
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Change the password: the form takes the old one, so it shares the per-account
+    counter of every form that asks for it again (a stolen session alone cannot guess it)."""
+
+    template_name = "auth/password_change.html"
+    success_url = reverse_lazy("accounts:password_change_done")
+
+    def post(self, request, *args, **kwargs):
+        if getattr(request, "limited", False):
+            return limited_response(
+                request, self.template_name, self.get_context_data(form=self.get_form())
+            )
+        return super().post(request, *args, **kwargs)
 
 @method_decorator(throttle_password_reset, "dispatch")
 class PasswordResetView(auth_views.PasswordResetView):

@@ -10,14 +10,13 @@ from django.views.decorators.http import require_http_methods
 from accounts.forms import AccountDeleteForm
 from accounts.pages import limited_response
 from accounts.services import delete_account
-from accounts.throttles import ACCOUNT_DELETE_RATE, ratelimit_failing_open
+from accounts.throttles import throttle_password_check
 
 
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-@ratelimit_failing_open(group="accounts.delete", key="user", rate=ACCOUNT_DELETE_RATE,
-                        method="POST", block=False)
+@throttle_password_check
 def account_delete(request):
     """Delete the account and everything it owns, once the password is entered again."""
     form = AccountDeleteForm(request.user, request.POST or None)
