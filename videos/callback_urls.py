@@ -26,12 +26,13 @@ oracle for the operator's internal DNS.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import socket
+import threading
+from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -114,22 +115,47 @@ class AllowList:
 
 
 # getaddrinfo cannot be interrupted, and a hostile name server can answer slowly on
-# purpose: lookups run on a small pool and the caller stops waiting after the timeout, so
-# a request (or a delivery attempt) is never held longer than that by DNS. A saturated pool
-# makes further lookups time out too, which refuses them; it never queues requests forever.
+# purpose: each lookup runs on a thread of its own and the caller stops waiting after the
+# timeout, so a request (or a delivery attempt) is never held longer than that by DNS. The
+# thread lives on until the resolver gives up, holding a slot: a caller (an account) has a
+# few slots and the process a bounded number, so one account's slow names use up its own
+# slots, never another's. Past either cap a lookup is refused at once; nothing queues.
 DNS_TIMEOUT_SECONDS = 3.0
-_DNS_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="callback-dns")
+MAX_LOOKUPS_IN_FLIGHT = 64
+MAX_LOOKUPS_IN_FLIGHT_PER_CALLER = 4
+_slots_lock = threading.Lock()
+_lookups_in_flight: Counter[str] = Counter()
 
 
-def system_resolver(host: str, port: int) -> list[str]:
+def system_resolver(host: str, port: int, *, caller: str = "") -> list[str]:
     """Every address the system resolver gives for host (TCP), in its order; TimeoutError
-    after DNS_TIMEOUT_SECONDS."""
-    future = _DNS_POOL.submit(_lookup, host, port)
-    try:
-        return future.result(timeout=DNS_TIMEOUT_SECONDS)
-    except FutureTimeout:
-        future.cancel()
-        raise TimeoutError(f"resolving {host} took over {DNS_TIMEOUT_SECONDS:g} s") from None
+    after DNS_TIMEOUT_SECONDS, or at once when `caller` or the process has no free slot."""
+    with _slots_lock:
+        if (_lookups_in_flight.total() >= MAX_LOOKUPS_IN_FLIGHT
+                or _lookups_in_flight[caller] >= MAX_LOOKUPS_IN_FLIGHT_PER_CALLER):
+            raise TimeoutError(f"too many host names are being resolved for {caller or 'this'}")
+        _lookups_in_flight[caller] += 1
+    outcome: dict = {}
+    finished = threading.Event()
+
+    def look_up() -> None:
+        try:
+            outcome["addresses"] = _lookup(host, port)
+        except Exception as exc:  # noqa: BLE001 - handed to the waiting caller
+            outcome["error"] = exc
+        finally:
+            with _slots_lock:
+                _lookups_in_flight[caller] -= 1
+                if _lookups_in_flight[caller] <= 0:
+                    del _lookups_in_flight[caller]
+            finished.set()
+
+    threading.Thread(target=look_up, name="callback-dns", daemon=True).start()
+    if not finished.wait(DNS_TIMEOUT_SECONDS):
+        raise TimeoutError(f"resolving {host} took over {DNS_TIMEOUT_SECONDS:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["addresses"]
 
 
 def _lookup(host: str, port: int) -> list[str]:
@@ -231,10 +257,12 @@ def parse(url: str) -> tuple[str, str, int, str]:
 
 
 def check(
-    url: str, *, allowed: AllowList = AllowList(), resolver: Resolver | None = None
+    url: str, *, allowed: AllowList = AllowList(), resolver: Resolver | None = None,
+    caller: str = "",
 ) -> CheckedUrl:
-    """Parse, resolve and judge ``url``; the addresses returned are the only ones to use."""
-    resolver = resolver or system_resolver
+    """Parse, resolve and judge ``url``; the addresses returned are the only ones to use.
+    ``caller`` (an account) is whose DNS slots the lookup takes (see system_resolver)."""
+    resolver = resolver or functools.partial(system_resolver, caller=caller)
     scheme, host, port, target = parse(url)
     checked = dict(url=url, scheme=scheme, host=host, port=port, target=target)
     try:

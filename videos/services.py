@@ -46,7 +46,7 @@ def submit_video(
     is stored removes it again.
     """
     if callback_url:
-        webhooks.check_callback_url(callback_url)
+        webhooks.check_callback_url(callback_url, owner_id=owner.pk)
     found = (
         face_selectors.collection_get(owner=owner, reference=collection) if collection else None
     )

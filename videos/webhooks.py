@@ -37,13 +37,16 @@ def webhook_allow_list() -> callback_urls.AllowList:
     return callback_urls.AllowList.parse(settings.VISIONERA_WEBHOOK_ALLOWED_NETWORKS)
 
 
-def check_callback_url(url: str) -> callback_urls.CheckedUrl:
+def check_callback_url(url: str, *, owner_id) -> callback_urls.CheckedUrl:
     """The single entry to the callback rule (submit, test event and every attempt).
 
     Raises CallbackUrlNotAllowed (code `invalid_callback_url`) for an address it refuses.
+    The lookup takes one of the owner's DNS slots: one account's slow names cannot hold up
+    another account's callbacks.
     """
     try:
-        return callback_urls.check(url, allowed=webhook_allow_list())
+        return callback_urls.check(url, allowed=webhook_allow_list(),
+                                   caller=f"account:{owner_id}")
     except callback_urls.CallbackUrlRefused as exc:
         raise CallbackUrlNotAllowed(str(exc)) from None
 
@@ -153,15 +156,15 @@ def send_test_event(*, owner, url: str) -> WebhookDelivery:
     Raises CallbackUrlNotAllowed for a URL the rule refuses, TooManyTestEvents past
     TEST_EVENTS_PER_MINUTE (the page must not become a request cannon).
     """
-    check_callback_url(url)  # outside the transaction: it may wait on DNS
     now = timezone.now()
     recent = WebhookDelivery.objects.filter(
         owner=owner, event=WEBHOOK_TEST_EVENT, created_at__gte=now - timedelta(minutes=1)
     )
-    if recent.count() >= TEST_EVENTS_PER_MINUTE:
+    if recent.count() >= TEST_EVENTS_PER_MINUTE:  # before DNS: a refused sender waits on none
         raise TooManyTestEvents(
             f"at most {TEST_EVENTS_PER_MINUTE} test events a minute; try again shortly"
         )
+    check_callback_url(url, owner_id=owner.pk)  # outside the transaction: it may wait on DNS
     with transaction.atomic():
         return _create_test_event(owner=owner, url=url, now=now)
 
@@ -222,7 +225,7 @@ def attempt_delivery(*, delivery_id) -> str:
 
 def _post_delivery(delivery: WebhookDelivery) -> webhook_http.Attempt:
     try:
-        checked = check_callback_url(delivery.url)  # again: DNS may have changed
+        checked = check_callback_url(delivery.url, owner_id=delivery.owner_id)  # DNS may change
     except CallbackUrlNotAllowed as exc:
         return webhook_http.Attempt(False, None, f"refused at delivery: {exc}")
     body = webhook_http.encode_body(delivery.payload)

@@ -29,7 +29,7 @@ FAKE_DNS = {
 }
 
 
-def fake_resolver(host, port):
+def fake_resolver(host, port, caller=""):
     if host not in FAKE_DNS:
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
     return FAKE_DNS[host]
@@ -178,3 +178,34 @@ def test_a_name_server_that_answers_slowly_cannot_hold_the_request(
     assert time.monotonic() - started < 2.5
     assert response.status_code == 400
     assert response.json()["error"]["message"] == NAME_REFUSED
+
+
+def test_one_accounts_slow_names_do_not_refuse_another_accounts_callback(
+    make_client, synthetic_video_bytes, monkeypatch
+):
+    """Each stuck lookup keeps its thread until the resolver gives up: the attacker's take
+    the attacker's slots, and the other account's check still has its own."""
+    import threading
+
+    never_answers = threading.Event()
+
+    def lookup(host, port):
+        if host.endswith(".attacker-dns.example"):
+            never_answers.wait(30)
+        return [PUBLIC]
+
+    monkeypatch.setattr(callback_urls, "system_resolver", REAL_RESOLVER)
+    monkeypatch.setattr(callback_urls, "DNS_TIMEOUT_SECONDS", 0.3)
+    monkeypatch.setattr(callback_urls, "_lookup", lookup)
+    attacker, victim = make_client("pro"), make_client("pro")
+    try:
+        for n in range(callback_urls.MAX_LOOKUPS_IN_FLIGHT_PER_CALLER + 2):
+            refused = analyze(attacker, synthetic_video_bytes, f"https://x{n}.attacker-dns.example/")
+            assert refused.status_code == 400
+        assert analyze(victim, synthetic_video_bytes, "https://hooks.victim.example/done"
+                       ).status_code == 202
+        # The attacker's own slots are full: its next lookup is refused without waiting.
+        with pytest.raises(TimeoutError, match="too many host names"):
+            REAL_RESOLVER("hooks.example.com", 443, caller=f"account:{attacker.user.pk}")
+    finally:
+        never_answers.set()
