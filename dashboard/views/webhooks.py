@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from accounts.selectors import may_create_api_keys
 from videos import selectors
 from videos import webhooks as video_webhooks
 from videos.errors import CallbackUrlNotAllowed, TooManyTestEvents
@@ -31,6 +32,10 @@ def webhooks(request):
             revealed = True
             messages.success(request, "A new secret is in use. The previous one keeps signing "
                              "beside it for 24 hours: update your receiver before then.")
+        elif action == "test" and not may_create_api_keys(request.user):
+            # The keys' rule: an account that has not followed its mailed link makes the
+            # server send nothing anywhere.
+            test_error, status = "Verify your email address before sending test events.", 403
         elif action == "test":
             test_url = request.POST.get("url", "").strip()
             try:

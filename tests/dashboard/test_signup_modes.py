@@ -119,3 +119,22 @@ def test_verify_mode_the_playground_waits_for_the_link_too(client, settings):
     assert "confirm your email" in refused.json()["error"]["message"]
     assert client.get(_link(mail.outbox[0])).status_code == 302
     assert client.get("/api/faces/collections").status_code == 200
+
+
+def test_verify_mode_no_test_webhook_before_the_link(client, settings, monkeypatch):
+    """A throwaway account must not make the server POST anywhere, not even a test event."""
+    from videos import callback_urls
+    from videos.models import WebhookDelivery
+
+    settings.VISIONERA_SIGNUP = "verify"
+    monkeypatch.setattr(callback_urls, "system_resolver",
+                        lambda host, port, caller="": ["93.184.216.34"])
+    _sign_up(client, "throwaway@example.com")
+    test_event = {"action": "test", "url": "https://victim.example.com/"}
+    refused = client.post("/dashboard/webhooks/", test_event)
+    assert refused.status_code == 403
+    assert "Verify your email address" in refused.content.decode()
+    assert not WebhookDelivery.objects.exists()
+    assert client.get(_link(mail.outbox[0])).status_code == 302
+    assert client.post("/dashboard/webhooks/", test_event).status_code == 302
+    assert WebhookDelivery.objects.filter(url="https://victim.example.com/").count() == 1
