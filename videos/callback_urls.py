@@ -52,6 +52,8 @@ EXTRA_REFUSED_NETWORKS = tuple(
         "2002::/16",  # 6to4 (judged by its embedded IPv4 first)
         "2001::/32",  # Teredo (likewise)
         "5f00::/16",  # IPv6 segment routing
+        "fec0::/10",  # site-local (RFC 3879 deprecated it; still routed inside some sites)
+        "3fff::/20",  # documentation (RFC 9637)
     )
 )
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")

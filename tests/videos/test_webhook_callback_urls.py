@@ -24,6 +24,7 @@ FAKE_DNS = {
     "metadata.example.com": ["169.254.169.254"],
     "cgnat.example.com": ["100.64.3.4"],
     "ula.example.com": ["fd12:3456::1"],
+    "sitelocal.example.com": ["fec0::5"],
     "mapped.example.com": ["::ffff:127.0.0.1"],
     "loop6.example.com": ["::1"],
 }
@@ -81,6 +82,9 @@ HOSTILE = [
     ("http://[ff02::1]/", "callback_url points to a multicast address"),
     ("http://[::]/", "callback_url points to an unspecified address"),
     ("http://[fe80::1%25eth0]/", "callback_url must not contain an IPv6 zone index"),
+    ("http://[fec0::1]/", "callback_url points to a reserved address"),  # site-local
+    ("https://[fec0:0:0:ffff::1]:8080/x", "callback_url points to a reserved address"),
+    ("http://[3fff::1]/", "callback_url points to a reserved address"),  # documentation
     # IPv4-mapped / compatible / translated forms of internal IPv4 addresses
     ("http://[::ffff:127.0.0.1]/", "callback_url points to an IPv6 form of a loopback address"),
     ("http://[::ffff:a9fe:a9fe]/", "callback_url points to an IPv6 form of a link-local address"),
@@ -104,6 +108,7 @@ HOSTILE = [
     ("https://metadata.example.com/", NAME_REFUSED),
     ("https://cgnat.example.com/", NAME_REFUSED),
     ("https://ula.example.com/", NAME_REFUSED),
+    ("https://sitelocal.example.com/", NAME_REFUSED),
     ("https://mapped.example.com/", NAME_REFUSED),
     ("https://loop6.example.com/", NAME_REFUSED),
     ("https://does-not-exist.example.com/", NAME_REFUSED),
