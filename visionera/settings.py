@@ -38,6 +38,18 @@ if not SECRET_KEY or SECRET_KEY in _DEV_SECRETS:
 API_KEY_HMAC_SECRET = env.str(
     "API_KEY_HMAC_SECRET", default=env.str("SECRET_KEY", default=_DEV_SECRET)
 )
+# A key table stolen from the database is useless only while this secret is unknown: with
+# DEBUG off, an empty, short or public one stops the process like a missing SECRET_KEY.
+MIN_API_KEY_HMAC_SECRET_LENGTH = 32
+if not DEBUG and (len(API_KEY_HMAC_SECRET) < MIN_API_KEY_HMAC_SECRET_LENGTH
+                  or any(dev in API_KEY_HMAC_SECRET for dev in _DEV_SECRETS)):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        f"API_KEY_HMAC_SECRET is shorter than {MIN_API_KEY_HMAC_SECRET_LENGTH} characters (or "
+        "is the public development value) and DEBUG is off. Unset it to use SECRET_KEY, or "
+        "generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 

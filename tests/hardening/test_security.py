@@ -242,6 +242,27 @@ def test_debug_off_refuses_to_start_without_a_real_secret_key(tmp_path, secret):
     assert done.stdout == ""
 
 
+
+@pytest.mark.parametrize("hmac_secret", ["", "x", "thirty-one-characters-long-1234",
+                                         "dev-insecure-visionera-secret-change-me-0123456789abcdef"])
+def test_debug_off_refuses_a_weak_api_key_hmac_secret(tmp_path, hmac_secret):
+    env = {**_without("DEBUG", "API_KEY_HMAC_SECRET"), "DEBUG": "false",
+           "VISIONERA_IGNORE_DOTENV": "true", "SECRET_KEY": secrets.token_urlsafe(50),
+           "API_KEY_HMAC_SECRET": hmac_secret}
+    done = _settings_in_a_subprocess(env, "API_KEY_HMAC_SECRET", tmp_path=tmp_path)
+    assert done.returncode != 0
+    assert "ImproperlyConfigured: API_KEY_HMAC_SECRET is shorter than 32" in done.stderr
+    assert done.stdout == ""
+
+
+def test_debug_off_without_an_api_key_hmac_secret_uses_the_secret_key(tmp_path):
+    secret_key = secrets.token_urlsafe(50)
+    env = {**_without("DEBUG", "API_KEY_HMAC_SECRET"), "DEBUG": "false",
+           "VISIONERA_IGNORE_DOTENV": "true", "SECRET_KEY": secret_key}
+    done = _settings_in_a_subprocess(env, "API_KEY_HMAC_SECRET", tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"API_KEY_HMAC_SECRET": secret_key}
+
 def test_debug_on_still_starts_on_the_development_secret_flagged_by_check_deploy(tmp_path):
     env = {**_without("SECRET_KEY", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS"),
            "DEBUG": "true", "VISIONERA_IGNORE_DOTENV": "true",
