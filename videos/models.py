@@ -1,4 +1,5 @@
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
@@ -103,21 +104,33 @@ class WebhookSecret(models.Model):
 
     Never derived from SECRET_KEY: each account verifies only its own deliveries, and
     leaking one account's secret forges nothing for another. After a rotation the previous
-    secret keeps signing beside the new one until ``previous_expires_at`` (24 h), so a
-    receiver can switch without dropping deliveries. Deleted with the account (CASCADE).
+    secret keeps signing beside the new one for the overlap (24 h), so a receiver can switch
+    without dropping deliveries; rotating again within it keeps every secret still in its
+    overlap (``previous_secrets``: [{"secret", "expires_at"}], newest first), so a second
+    click does not cut off receivers still on the first. Deleted with the account (CASCADE).
     """
 
     owner = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhook_secret"
     )
     secret = models.CharField(max_length=100)
-    previous_secret = models.CharField(max_length=100, blank=True)
-    previous_expires_at = models.DateTimeField(null=True, blank=True)
+    previous_secrets = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     rotated_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
         return f"webhook secret of {self.owner_id}"
+
+    def previous_live(self, now) -> list[dict]:
+        """The previous secrets still in their overlap at `now`, newest first."""
+        return [entry for entry in self.previous_secrets
+                if datetime.fromisoformat(entry["expires_at"]) > now]
+
+    @property
+    def previous_expires_at(self):
+        """When the last previous secret stops signing (None: none ever will again)."""
+        ends = [datetime.fromisoformat(entry["expires_at"]) for entry in self.previous_secrets]
+        return max(ends) if ends else None
 
 
 class WebhookDelivery(models.Model):

@@ -66,16 +66,21 @@ def get_webhook_secret(*, owner) -> WebhookSecret:
     return row
 
 
+# Secrets still in their overlap after several quick rotations: each adds a signature to
+# every delivery, so the oldest beyond this many stops signing early.
+MAX_PREVIOUS_SECRETS = 4
+
+
 @transaction.atomic
 def rotate_webhook_secret(*, owner) -> WebhookSecret:
-    """A new secret; the current one keeps signing beside it for the overlap (24 h)."""
+    """A new secret; the current one keeps signing beside it for the overlap (24 h), and so
+    do earlier ones still in theirs."""
     get_webhook_secret(owner=owner)
     row = WebhookSecret.objects.select_for_update().get(owner=owner)
     now = timezone.now()
-    row.previous_secret = row.secret
-    row.previous_expires_at = now + timedelta(
-        seconds=settings.VIDEO_WEBHOOK_ROTATION_OVERLAP_SECONDS
-    )
+    expires_at = now + timedelta(seconds=settings.VIDEO_WEBHOOK_ROTATION_OVERLAP_SECONDS)
+    row.previous_secrets = [{"secret": row.secret, "expires_at": expires_at.isoformat()},
+                            *row.previous_live(now)][:MAX_PREVIOUS_SECRETS]
     row.secret = _new_webhook_secret()
     row.rotated_at = now
     row.save()
@@ -83,12 +88,8 @@ def rotate_webhook_secret(*, owner) -> WebhookSecret:
 
 
 def signing_secrets(row: WebhookSecret, *, now=None) -> list[str]:
-    """The current secret, then the previous one while its overlap lasts."""
-    now = now or timezone.now()
-    live = [row.secret]
-    if row.previous_secret and row.previous_expires_at and row.previous_expires_at > now:
-        live.append(row.previous_secret)
-    return live
+    """The current secret, then the previous ones while their overlap lasts, newest first."""
+    return [row.secret, *(entry["secret"] for entry in row.previous_live(now or timezone.now()))]
 
 
 # --- events ------------------------------------------------------------------------------

@@ -112,7 +112,7 @@ def test_after_a_rotation_both_secrets_verify_during_the_overlap_only(
     old = account_secret(pro_client.user)
     row = webhooks.rotate_webhook_secret(owner=pro_client.user)
     new = row.secret
-    assert new != old and row.previous_secret == old
+    assert new != old and [entry["secret"] for entry in row.previous_secrets] == [old]
     assert row.previous_expires_at - timezone.now() > timedelta(hours=23, minutes=59)
 
     _, request = delivered()
@@ -120,13 +120,31 @@ def test_after_a_rotation_both_secrets_verify_during_the_overlap_only(
     assert signature_ok(request, new) and signature_ok(request, old)
 
     # Overlap over: the old secret no longer signs.
+    ended = (timezone.now() - timedelta(seconds=1)).isoformat()
     WebhookSecret.objects.filter(pk=row.pk).update(
-        previous_expires_at=timezone.now() - timedelta(seconds=1)
+        previous_secrets=[{"secret": old, "expires_at": ended}]
     )
     _, request = delivered()
     assert len(headers_of(request)["webhook-signature"].split(" ")) == 1
     assert signature_ok(request, new) and not signature_ok(request, old)
 
+
+
+def test_a_second_rotation_within_the_overlap_keeps_the_first_secret_signing(
+    delivered, pro_client
+):
+    original = account_secret(pro_client.user)
+    webhooks.rotate_webhook_secret(owner=pro_client.user)  # a double click
+    row = webhooks.rotate_webhook_secret(owner=pro_client.user)
+    live = webhooks.signing_secrets(row)
+    assert len(live) == 3 and live[0] == row.secret and live[-1] == original
+    _, request = delivered()
+    assert signature_ok(request, original) and signature_ok(request, row.secret)
+
+    for _ in range(webhooks.MAX_PREVIOUS_SECRETS + 2):  # a header does not grow without end
+        row = webhooks.rotate_webhook_secret(owner=pro_client.user)
+    assert len(webhooks.signing_secrets(row)) == 1 + webhooks.MAX_PREVIOUS_SECRETS
+    assert original not in webhooks.signing_secrets(row)
 
 def test_the_command_prints_the_secret_alone_on_its_last_line(pro_client):
     out = StringIO()
@@ -139,7 +157,7 @@ def test_the_command_prints_the_secret_alone_on_its_last_line(pro_client):
     row = WebhookSecret.objects.get(owner=pro_client.user)
     assert out.getvalue().splitlines()[-1] == row.secret
     assert "previous secret keeps signing until" in err.getvalue()
-    assert webhooks.signing_secrets(row) == [row.secret, row.previous_secret]
+    assert webhooks.signing_secrets(row) == [row.secret, row.previous_secrets[0]["secret"]]
 
     with pytest.raises(CommandError, match="no account"):
         call_command("webhook_secret", email="nobody@example.com", stdout=StringIO())
