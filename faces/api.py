@@ -296,6 +296,37 @@ class EnrolledFaceSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+
+METADATA_MAX_CHARACTERS = 10_000
+METADATA_MAX_DEPTH = 16
+METADATA_TOO_LONG = "must be at most 10 000 characters of JSON"
+
+
+def metadata_problem(value, depth: int = 0) -> str | None:
+    """What makes a parsed metadata object unstorable, or None. PostgreSQL's jsonb refuses
+    NUL characters and lone surrogates (and a surrogate cannot even be written back out as
+    UTF-8), so either would fail the enrolment or every later answer that shows the face."""
+    if depth > METADATA_MAX_DEPTH:
+        return f"must be nested at most {METADATA_MAX_DEPTH} levels deep"
+    if isinstance(value, dict):
+        items = [*value.keys(), *value.values()]
+    elif isinstance(value, list):
+        items = value
+    elif isinstance(value, str):
+        if "\x00" in value:
+            return "must not contain NUL characters"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "must not contain unpaired surrogate characters"
+        return None
+    else:
+        return None
+    for item in items:
+        if problem := metadata_problem(item, depth + 1):
+            return problem
+    return None
+
 class CollectionFacesApi(_FacesView):
     endpoint_group = groups.SEARCH
     pagination_class = PageNumberPagination
@@ -309,14 +340,18 @@ class CollectionFacesApi(_FacesView):
 
         def validate_metadata(self, value):
             if isinstance(value, str):
+                if len(value) > METADATA_MAX_CHARACTERS:  # before parsing it
+                    raise serializers.ValidationError(METADATA_TOO_LONG)
                 try:
                     value = json.loads(value)
-                except ValueError:
+                except (ValueError, RecursionError):
                     raise serializers.ValidationError("must be a JSON object") from None
             if not isinstance(value, dict):
                 raise serializers.ValidationError("must be a JSON object")
-            if len(json.dumps(value)) > 10_000:
-                raise serializers.ValidationError("must be at most 10 000 characters of JSON")
+            if problem := metadata_problem(value):
+                raise serializers.ValidationError(problem)
+            if len(json.dumps(value)) > METADATA_MAX_CHARACTERS:
+                raise serializers.ValidationError(METADATA_TOO_LONG)
             return value
 
     @extend_schema(

@@ -1,11 +1,14 @@
-"""Request ids for every response and log line, and an early refusal of oversize API bodies."""
+"""Request ids for every response and log line, early refusals of NUL characters in URLs and
+of oversize API bodies."""
 
 import re
 import uuid
+from urllib.parse import unquote_plus
 
 from django.conf import settings
+from django.http import HttpResponseBadRequest
 
-from visionera.api.errors import FileTooLarge, error_response
+from visionera.api.errors import FileTooLarge, InvalidRequest, error_response
 from visionera.request_context import content_length, is_api_path, request_id_bound
 from visionera.units import megabytes
 
@@ -27,6 +30,24 @@ class RequestIdMiddleware:
         response["X-Request-ID"] = request_id
         return response
 
+
+class NulInUrlMiddleware:
+    """A NUL character (%00) in the path or the query string is refused before any view.
+
+    No id, name or filter of ours contains one, and PostgreSQL refuses it in any text it is
+    sent: an id or filter that carried it to a query would end in a 500 (SQLite hides it)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        query = unquote_plus(request.META.get("QUERY_STRING", ""))
+        if "\x00" in request.path_info or "\x00" in query:
+            message = "the URL contains a NUL character"
+            if is_api_path(request.path_info):
+                return error_response(InvalidRequest(message))
+            return HttpResponseBadRequest(message, content_type="text/plain")
+        return self.get_response(request)
 
 class ApiRequestSizeMiddleware:
     """The life of an API request body: refused before a byte is read when no endpoint could

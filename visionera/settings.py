@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "visionera.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "visionera.middleware.NulInUrlMiddleware",
     "visionera.middleware.ApiRequestSizeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -193,6 +193,9 @@ def as_api_error(exc: Exception) -> ApiError | None:
         # Django's guards (DATA_UPLOAD_MAX_NUMBER_FIELDS / _FILES): say which one tripped.
         what = "fields" if isinstance(exc, TooManyFieldsSent) else "files"
         return InvalidRequest(f"the request has too many form {what}")
+    if isinstance(exc, RecursionError):
+        # json (DRF's parser) recurses once per level: "[" * 100_000 ends here.
+        return InvalidRequest("the request body is nested too deeply")
     if isinstance(exc, (drf_exceptions.ParseError, SuspiciousOperation)):
         return InvalidRequest(str(getattr(exc, "detail", "")) or "the request could not be parsed")
     if isinstance(exc, drf_exceptions.APIException):
