@@ -20,9 +20,11 @@ import zlib
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from tests.conftest import PROJECT_ROOT
-from visionera.api.uploads import request_memory_bound
+from visionera.api.errors import FileTooLarge
+from visionera.api.uploads import image_from_bytes, memory_pixels, request_memory_bound
 
 WIDTH, HEIGHT = 8000, 6213  # 49.7 megapixels, under the default 50 MP cap
 
@@ -113,11 +115,11 @@ def png(path: Path, *, bit_depth: int, color_type: int, channels: int, extra=b""
     return path
 
 
-def cmyk_jpeg(path: Path) -> Path:
+def jpeg(path: Path, mode="CMYK", size=(WIDTH, HEIGHT), **options) -> Path:
     # Pillow needs the whole image to encode: built in a throwaway process.
     code = (
         "import sys; from PIL import Image; "
-        f"Image.new('CMYK', ({WIDTH}, {HEIGHT}), (0, 0, 0, 0)).save(sys.argv[1], 'JPEG', quality=5)"
+        f"Image.new({mode!r}, {size!r}).save(sys.argv[1], 'JPEG', quality=5, **{options!r})"
     )
     subprocess.run([sys.executable, "-c", code, str(path)], check=True, timeout=120)
     return path
@@ -134,7 +136,7 @@ def bombs(tmp_path_factory) -> dict[str, Path]:
         ),
         "RGBA PNG": png(folder / "rgba.png", bit_depth=8, color_type=6, channels=4),
         "16-bit RGB PNG": png(folder / "rgb16.png", bit_depth=16, color_type=2, channels=3),
-        "CMYK JPEG": cmyk_jpeg(folder / "cmyk.jpg"),
+        "CMYK JPEG": jpeg(folder / "cmyk.jpg"),
     }
 
 
@@ -165,6 +167,31 @@ def test_a_49_megapixel_bomb_stays_under_the_bound(bombs, kind):
     assert pixels == WIDTH * HEIGHT  # decoded in full, not refused
     assert result["faces"] == [0]
     assert result["growth"] < request_memory_bound(pixels), (kind, result["growth"] / 1e6)
+
+
+@pytest.mark.parametrize("mode, options", [
+    ("CMYK", {}),
+    ("RGB", {"subsampling": 0}),
+])
+def test_a_49_megapixel_progressive_jpeg_is_refused_from_its_header(tmp_path, mode, options):
+    """libjpeg holds a progressive JPEG's every coefficient (2 bytes a sample) until its last
+    scan: measured before the fix, a 0.8 MB progressive CMYK file of 49.7 MP grew the
+    process by 596 MB against a bound of 448 MB. Its memory counts against the cap now."""
+    path = jpeg(tmp_path / "progressive.jpg", mode, progressive=True, **options)
+    assert path.stat().st_size < 2_000_000  # small enough for the free plan
+    with pytest.raises(FileTooLarge, match="progressive JPEG of 8000×6213 px"):
+        image_from_bytes(path.read_bytes(), max_bytes=10**9)
+
+
+def test_a_progressive_jpeg_under_the_cap_stays_under_its_bound(tmp_path):
+    path = jpeg(tmp_path / "progressive.jpg", "RGB", (7000, 4000), progressive=True,
+                subsampling=0)
+    with Image.open(path) as opened:
+        counted = memory_pixels(opened)
+    assert 45_000_000 < counted <= 50_000_000  # 28 MP, counted as 49 MP: decoded
+    result = _measure("single", path)
+    assert result["pixels"] == [7000 * 4000]
+    assert result["growth"] < request_memory_bound(counted), result["growth"] / 1e6
 
 
 def test_batch_memory_is_one_image_not_the_sum_of_the_batch(bombs):

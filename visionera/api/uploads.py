@@ -45,12 +45,33 @@ PEAK_OVERHEAD_BYTES = 48 * 1024 * 1024
 """The documented bound on one image request's memory (docs/HARDENING.md): decoding and
 analysing an image of P pixels raises the process's peak RSS by at most
 8 × P + 48 MB — the decoder's own image (≤ 4 bytes a pixel: RGB, RGBA, CMYK, 32-bit),
-the 3-byte RGB array, and strip-sized temporaries. At the default 50 MP cap: ≤ 448 MB.
+the 3-byte RGB array, and strip-sized temporaries; P is `memory_pixels`, which also counts
+a progressive JPEG's coefficients. At the default 50 MP cap: ≤ 448 MB.
 tests/hardening/test_memory_bounds.py measures it on hostile images."""
 
 
 def request_memory_bound(pixels: int) -> int:
     return PEAK_BYTES_PER_PIXEL * pixels + PEAK_OVERHEAD_BYTES
+
+
+JPEG_COEFFICIENT_BYTES = 2
+"""A progressive JPEG's decoder (libjpeg) holds every DCT coefficient of the image, two bytes
+a sample of each component at its own sampling, from the first scan to the last."""
+
+
+def memory_pixels(image: Image.Image) -> int:
+    """The pixels an opened image's decoding is counted as, against the pixel cap and in
+    request_memory_bound: its own, plus a progressive JPEG's coefficient buffer in pixels'
+    worth of bytes (CMYK at full sampling doubles them; the usual 4:2:0 YCbCr adds 3/8)."""
+    width, height = image.size
+    if image.format != "JPEG" or not image.info.get("progressive"):
+        return width * height
+    layers = getattr(image, "layer", None) or [("", 1, 1, 0)] * len(image.getbands())
+    widest = max(h for _, h, _, _ in layers) or 1
+    tallest = max(v for _, _, v, _ in layers) or 1
+    samples_per_pixel = sum(h * v for _, h, v, _ in layers) / (widest * tallest)
+    coefficient_bytes = JPEG_COEFFICIENT_BYTES * samples_per_pixel * width * height
+    return width * height + math.ceil(coefficient_bytes / PEAK_BYTES_PER_PIXEL)
 
 # Truncated files are errors, never silently padded with grey.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -234,6 +255,12 @@ def _opened_image(upload, *, field: str, max_bytes: int, plan_name: str | None):
                 raise FileTooLarge(
                     f"{field} is {width}×{height} px ({width * height / 1e6:.1f} megapixels);"
                     f" the limit is {max_pixels / 1e6:.0f} megapixels"
+                )
+            if (counted := memory_pixels(image)) > max_pixels:
+                raise FileTooLarge(
+                    f"{field} is a progressive JPEG of {width}×{height} px: decoding it takes"
+                    f" the memory of {counted / 1e6:.1f} megapixels; the limit is"
+                    f" {max_pixels / 1e6:.0f} megapixels (a baseline JPEG of this size fits)"
                 )
             if width < MIN_IMAGE_SIDE or height < MIN_IMAGE_SIDE:
                 raise ImageTooSmall(
