@@ -36,6 +36,16 @@ def test_free_plan_is_refused_batch_and_video(free_client, method, path):
     body = response.json()
     assert body["error"]["code"] == "plan_forbidden"
     assert "free" in body["error"]["message"]
+    # An answer to an authenticated request: it carries the rate-limit headers too.
+    assert {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"} <= set(
+        response.headers)
+
+
+def test_a_forbidden_upload_is_refused_for_the_plan_before_its_size(free_client):
+    response = free_client.post("/api/faces/batch-match", {}, format="multipart",
+                                CONTENT_LENGTH=str(900_000_000))
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "plan_forbidden"
 
 
 @pytest.mark.rate_limits

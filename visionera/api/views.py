@@ -4,7 +4,7 @@ import time
 from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -37,15 +37,14 @@ class RequestAllowance:
         return FileTooLarge(f"the request is {megabytes(length)}; {self.wording}")
 
 
-class PlanAllowsEndpoint(BasePermission):
-    def has_permission(self, request, view):
-        plan = request.user.plan
-        if not plan.allows(view.endpoint_group):
-            raise PlanForbidden(
-                f"the {plan.name} plan does not include {view.endpoint_group.replace('_', ' ')}"
-                " endpoints; upgrade your plan"
-            )
-        return True
+def check_plan_allows(view) -> None:
+    """PlanForbidden when the account's plan lacks the view's endpoint group."""
+    plan = view.request.user.plan
+    if not plan.allows(view.endpoint_group):
+        raise PlanForbidden(
+            f"the {plan.name} plan does not include {view.endpoint_group.replace('_', ' ')}"
+            " endpoints; upgrade your plan"
+        )
 
 
 class EndpointView(APIView):
@@ -54,7 +53,7 @@ class EndpointView(APIView):
 
     endpoint_group: str = ""
     upload_files: int = 0  # how many plan-sized files one request may carry
-    permission_classes = [IsAuthenticated, PlanAllowsEndpoint]
+    permission_classes = [IsAuthenticated]
     # A list view sets visionera.api.pagination.PageNumberPagination and pages with
     # paginate_queryset / get_paginated_response, as in DRF's GenericAPIView (whose lookup
     # and queryset machinery these views do not want); drf-spectacular then documents the
@@ -94,6 +93,14 @@ class EndpointView(APIView):
         """The page envelope around rows already rendered by the list's output serializer."""
         return self.paginator.get_paginated_response(data)
 
+    def initial(self, request, *args, **kwargs):
+        # DRF's order (the key, then the rate limit) first, so that every answer to an
+        # authenticated request carries the rate-limit headers, a plan's 403 included and
+        # counted; then the plan, then the body's size for that plan.
+        super().initial(request, *args, **kwargs)
+        check_plan_allows(self)
+        self.check_body_size(request)
+
     def check_throttles(self, request):
         api_key = request.auth  # None when signed in through the dashboard session
         note_usage(request, user=request.user, api_key=api_key, group=self.endpoint_group)
@@ -112,7 +119,6 @@ class EndpointView(APIView):
                 f"{window} limit of {limit} requests for {self.endpoint_group} reached",
                 headers={"Retry-After": str(state.retry_after(time.time()))},
             )
-        self.check_body_size(request)
 
     def request_allowance(self) -> RequestAllowance | None:
         """The one rule for this view's request body: its byte limit and its wording. None
