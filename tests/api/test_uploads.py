@@ -151,6 +151,26 @@ def test_api_3mb_image_on_free_is_413(free_client):
     assert "free plan allows 2 MB" in error["message"]
 
 
+
+@pytest.mark.django_db
+def test_a_file_just_over_the_limit_is_not_said_to_be_the_limit(free_client):
+    data = image_bytes(128, 128)
+    data += b"\x00" * (2_040_000 - len(data))  # 2.04 MB, which rounds to "2 MB"
+    response = free_client.post(DETECT, {"image": upload("a.png", data)})
+    assert response.status_code == 413
+    assert response.json()["error"]["message"].startswith(
+        "image is 2.04 MB; the free plan allows 2 MB per file")
+
+
+@pytest.mark.parametrize("size, limit, shown", [
+    (2_040_000, 2_000_000, "2.04 MB"), (2_000_001, 2_000_000, "2.000001 MB"),
+    (2_500_000, 2_000_000, "2.5 MB"), (12_000_000, 10_000_000, "12 MB"),
+])
+def test_a_size_over_a_limit_reads_as_more_than_it(size, limit, shown):
+    from visionera.units import megabytes_over
+
+    assert megabytes_over(size, limit) == shown
+
 @pytest.mark.django_db
 def test_api_missing_file_is_missing_file(free_client):
     response = free_client.post(DETECT, {})

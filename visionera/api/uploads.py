@@ -28,7 +28,7 @@ from visionera.api.errors import (
     MissingFile,
     UnsupportedFormat,
 )
-from visionera.units import megabytes
+from visionera.units import megabytes, megabytes_over
 
 MIN_IMAGE_SIDE = 64
 IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
@@ -120,7 +120,8 @@ def missing_file(field: str) -> MissingFile:
 
 def _too_large(field: str, size: int, max_bytes: int, plan_name: str | None) -> FileTooLarge:
     who = f"the {plan_name} plan allows" if plan_name else "the limit is"
-    return FileTooLarge(f"{field} is {megabytes(size)}; {who} {megabytes(max_bytes)} per file")
+    return FileTooLarge(
+        f"{field} is {megabytes_over(size, max_bytes)}; {who} {megabytes(max_bytes)} per file")
 
 
 def _grey_converter(image: Image.Image):

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from accounts import ratelimit
 from visionera.api.errors import FileTooLarge, PlanForbidden, RateLimited
 from visionera.request_context import content_length, note_usage
-from visionera.units import megabytes
+from visionera.units import megabytes, megabytes_over
 
 MULTIPART_SLACK_BYTES = 1_000_000
 """What a multipart body may carry beside its files: boundaries, part headers and the form's
@@ -34,7 +34,8 @@ class RequestAllowance:
         """The 413 for a body of ``length`` bytes; None when it is allowed."""
         if length <= self.max_bytes:
             return None
-        return FileTooLarge(f"the request is {megabytes(length)}; {self.wording}")
+        return FileTooLarge(
+            f"the request is {megabytes_over(length, self.max_bytes)}; {self.wording}")
 
 
 def check_plan_allows(view) -> None:
