@@ -164,7 +164,8 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 110
 FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default=None)
 # Refuse a request body larger than any endpoint could accept before reading it.
 VISIONERA_MAX_REQUEST_BYTES = env.int("VISIONERA_MAX_REQUEST_BYTES", default=2_200_000_000)
-VISIONERA_MAX_VIDEO_BYTES = env.int("VISIONERA_MAX_VIDEO_BYTES", default=500 * 1024 * 1024)
+# 500 MB in SI megabytes, as every size the API states (visionera/units.py).
+VISIONERA_MAX_VIDEO_BYTES = env.int("VISIONERA_MAX_VIDEO_BYTES", default=500_000_000)
 VISIONERA_MAX_VIDEO_SECONDS = env.int("VISIONERA_MAX_VIDEO_SECONDS", default=600)
 # Pillow's decompression-bomb guard: refuse images above this many pixels.
 VISIONERA_MAX_IMAGE_PIXELS = env.int("VISIONERA_MAX_IMAGE_PIXELS", default=50_000_000)

@@ -294,3 +294,10 @@ def test_a_large_jpeg_decodes_reduced_only_when_asked_and_reports_its_scale():
         max_bytes=50_000_000, reduce_to_side=2560,
     )
     assert small.scale == 1.0  # under twice the side: never reduced
+
+
+
+def test_the_video_limit_is_the_500_mb_the_contract_states(settings):
+    from visionera.units import megabytes
+
+    assert megabytes(settings.VISIONERA_MAX_VIDEO_BYTES) == "500 MB"
