@@ -187,12 +187,14 @@ def _create_test_event(*, owner, url, now) -> WebhookDelivery:
 
 
 def public_outcome(delivery: WebhookDelivery) -> dict:
-    """What the API and the dashboard may say: never an error text (no network oracle)."""
-    delivered = delivery.status == Delivery.DELIVERED
+    """What the API and the dashboard may say (the contract): delivered or not, attempts,
+    and the receiver's HTTP status when it answered one, failures included. Never an error
+    text, a header or a body: a refused connection or a timeout has no status (no network
+    oracle), and the rule already kept the receiver off internal addresses."""
     return {
-        "delivered": delivered,
+        "delivered": delivery.status == Delivery.DELIVERED,
         "attempts": delivery.attempts,
-        "status_code": delivery.status_code if delivered else None,
+        "status_code": delivery.status_code,
     }
 
 

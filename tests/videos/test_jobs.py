@@ -394,7 +394,7 @@ def test_an_unreachable_receiver_is_retried_with_backoff_and_recorded(
     job.refresh_from_db()
     assert job.status == "completed" and delivery.status == "failed"
     assert job.webhook_status == "failed after 3 attempt(s): HTTP 503"
-    assert job.summary["webhook"] == {"delivered": False, "attempts": 3, "status_code": None}
+    assert job.summary["webhook"] == {"delivered": False, "attempts": 3, "status_code": 503}
 
 
 class TestRetention:
