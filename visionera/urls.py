@@ -1,5 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.renderers import (
+    OpenApiJsonRenderer,
+    OpenApiJsonRenderer2,
+    OpenApiYamlRenderer,
+    OpenApiYamlRenderer2,
+)
 from drf_spectacular.views import (
     SpectacularAPIView,
     SpectacularRedocView,
@@ -11,7 +17,11 @@ from visionera.api.health import HealthApi
 from visionera.metrics import metrics_view
 
 urlpatterns = [
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    # JSON unless YAML is asked for (?format=yaml or its Accept): the contract's "every
+    # response body is JSON unless stated". drf-spectacular's default order puts YAML first.
+    path("api/schema/", SpectacularAPIView.as_view(renderer_classes=[
+        OpenApiJsonRenderer, OpenApiJsonRenderer2, OpenApiYamlRenderer, OpenApiYamlRenderer2,
+    ]), name="schema"),
     path("api/health", HealthApi.as_view(), name="health"),
     path("metrics", metrics_view, name="metrics"),
     path("api/faces/", include("faces.urls")),

@@ -35,3 +35,16 @@ def test_static_assets_are_served_by_whitenoise(client, settings):
 
 def test_health_needs_no_key(client):
     assert client.get("/api/health").json() == {"status": "ok"}
+
+
+
+def test_the_schema_is_json_unless_yaml_is_asked_for(client):
+    import yaml
+
+    served = client.get("/api/schema/")
+    assert served.status_code == 200
+    assert "json" in served["Content-Type"]
+    assert served.json()["openapi"].startswith("3.")
+    as_yaml = client.get("/api/schema/?format=yaml")
+    assert "json" not in as_yaml["Content-Type"]
+    assert yaml.safe_load(as_yaml.content)["paths"].keys() == served.json()["paths"].keys()
