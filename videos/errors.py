@@ -19,3 +19,10 @@ class CallbackUrlNotAllowed(DomainError):
 class TooManyTestEvents(DomainError):
     code = "rate_limited"
     default_message = "Too many test events; try again shortly."
+
+
+class TooManyUnfinishedJobs(DomainError):
+    """The account already has VISIONERA_MAX_UNFINISHED_VIDEO_JOBS queued or running."""
+
+    code = "rate_limited"
+    default_message = "Too many unfinished video jobs; wait for one to finish."

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from faces import selectors as face_selectors
 from videos import jobs, messages, webhooks
+from videos.errors import TooManyUnfinishedJobs
 from videos.models import VideoJob
 from videos.pipeline import FEATURES
 from vision.media import StoredVideo
@@ -45,6 +46,7 @@ def submit_video(
     or a name of the owner's collections. No job, no file: whatever fails once the upload
     is stored removes it again.
     """
+    _check_unfinished_jobs(owner=owner)  # before the 500 MB write; again when creating
     if callback_url:
         webhooks.check_callback_url(callback_url, owner_id=owner.pk)
     found = (
@@ -65,6 +67,18 @@ def submit_video(
         raise
 
 
+def _check_unfinished_jobs(*, owner) -> None:
+    """TooManyUnfinishedJobs at the account's cap of queued and running jobs: one account
+    cannot fill the queue (and the disk) ahead of everyone else, however fast it uploads."""
+    cap = settings.VISIONERA_MAX_UNFINISHED_VIDEO_JOBS
+    unfinished = VideoJob.objects.filter(owner=owner, status__in=VideoJob.UNFINISHED_STATUSES)
+    if unfinished.count() >= cap:
+        raise TooManyUnfinishedJobs(
+            f"this account has {cap} video jobs queued or running, the most it may have;"
+            " wait for one to finish or cancel one"
+        )
+
+
 @transaction.atomic
 def create_job(
     *,
@@ -76,6 +90,10 @@ def create_job(
     callback_url: str = "",
 ) -> VideoJob:
     """Write the job and queue its analysis once the row is committed."""
+    # The owner's row is locked while the jobs are counted: concurrent submissions of one
+    # account are counted one after the other, so none slips past the cap.
+    type(owner).objects.select_for_update().filter(pk=owner.pk).first()
+    _check_unfinished_jobs(owner=owner)
     job = VideoJob.objects.create(
         owner=owner,
         file_path=_relative_media_path(video.path),

@@ -167,6 +167,8 @@ VISIONERA_MAX_REQUEST_BYTES = env.int("VISIONERA_MAX_REQUEST_BYTES", default=2_2
 # 500 MB in SI megabytes, as every size the API states (visionera/units.py).
 VISIONERA_MAX_VIDEO_BYTES = env.int("VISIONERA_MAX_VIDEO_BYTES", default=500_000_000)
 VISIONERA_MAX_VIDEO_SECONDS = env.int("VISIONERA_MAX_VIDEO_SECONDS", default=600)
+# Queued and running video jobs one account may have at once (Rekognition's default is 20).
+VISIONERA_MAX_UNFINISHED_VIDEO_JOBS = env.int("VISIONERA_MAX_UNFINISHED_VIDEO_JOBS", default=20)
 # Pillow's decompression-bomb guard: refuse images above this many pixels.
 VISIONERA_MAX_IMAGE_PIXELS = env.int("VISIONERA_MAX_IMAGE_PIXELS", default=50_000_000)
 # Enrolment photos are not kept unless this is on (descriptors are enough for search).
