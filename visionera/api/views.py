@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from accounts import ratelimit
 from visionera.api.errors import FileTooLarge, PlanForbidden, RateLimited
 from visionera.request_context import content_length, note_usage
-from visionera.units import megabytes, megabytes_over
+from visionera.units import megabytes
 
 MULTIPART_SLACK_BYTES = 1_000_000
 """What a multipart body may carry beside its files: boundaries, part headers and the form's
@@ -34,8 +34,9 @@ class RequestAllowance:
         """The 413 for a body of ``length`` bytes; None when it is allowed."""
         if length <= self.max_bytes:
             return None
-        return FileTooLarge(
-            f"the request is {megabytes_over(length, self.max_bytes)}; {self.wording}")
+        # The wording states the files' limit, not max_bytes (which adds the multipart
+        # slack), so plain rounding cannot make the two read the same.
+        return FileTooLarge(f"the request is {megabytes(length)}; {self.wording}")
 
 
 def check_plan_allows(view) -> None:
