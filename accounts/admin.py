@@ -19,35 +19,28 @@ from accounts.throttles import throttle_login, throttle_password_check
 from visionera.units import megabytes
 
 
+def _throttled(site: admin.AdminSite, view, throttle, refused_template: str):
+    """The admin's `view` under one of accounts.throttles' decorators; a POST it flagged
+    gets `refused_template` with 429."""
+
+    @throttle
+    def throttled(request, extra_context=None):
+        if request.method == "POST" and getattr(request, "limited", False):
+            context = {**site.each_context(request), "title": "Too many attempts"}
+            return TemplateResponse(request, refused_template, context, status=429)
+        return view(request, extra_context)
+
+    return throttled
+
+
 def throttle_admin_password_forms(site: admin.AdminSite) -> None:
     """The admin's log-in takes passwords too: the same per-IP and per-email throttle as the
     dashboard's log-in (and the same counters); its password change shares the per-account
     counter of the dashboard's. Set on the site before its URLs are built."""
-    unthrottled = site.login
-
-    @throttle_login
-    def login(request, extra_context=None):
-        if request.method == "POST" and getattr(request, "limited", False):
-            context = {**site.each_context(request), "title": "Too many attempts"}
-            return TemplateResponse(
-                request, "admin/accounts/login_throttled.html", context, status=429
-            )
-        return unthrottled(request, extra_context)
-
-    site.login = login
-
-    unthrottled_change = site.password_change
-
-    @throttle_password_check
-    def password_change(request, extra_context=None):
-        if request.method == "POST" and getattr(request, "limited", False):
-            context = {**site.each_context(request), "title": "Too many attempts"}
-            return TemplateResponse(
-                request, "admin/accounts/password_change_throttled.html", context, status=429
-            )
-        return unthrottled_change(request, extra_context)
-
-    site.password_change = password_change
+    site.login = _throttled(site, site.login, throttle_login,
+                            "admin/accounts/login_throttled.html")
+    site.password_change = _throttled(site, site.password_change, throttle_password_check,
+                                      "admin/accounts/password_change_throttled.html")
 
 
 throttle_admin_password_forms(admin.site)

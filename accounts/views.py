@@ -137,12 +137,9 @@ def resend_verification(request):
     return redirect("dashboard:keys")
 
 
-@method_decorator(throttle_login, "dispatch")
-class LoginView(auth_views.LoginView):
-    """Log-in, throttled per IP and per email (accounts.throttles); the admin's log-in
-    shares these counters."""
-
-    redirect_authenticated_user = True
+class LimitedFormPage:
+    """For a form view under one of accounts.throttles' decorators: a POST the throttle
+    flagged (`request.limited`) gets the form page again, flagged and answered 429."""
 
     def post(self, request, *args, **kwargs):
         if getattr(request, "limited", False):
@@ -152,34 +149,28 @@ class LoginView(auth_views.LoginView):
         return super().post(request, *args, **kwargs)
 
 
+@method_decorator(throttle_login, "dispatch")
+class LoginView(LimitedFormPage, auth_views.LoginView):
+    """Log-in, throttled per IP and per email (accounts.throttles); the admin's log-in
+    shares these counters."""
+
+    redirect_authenticated_user = True
+
 
 @method_decorator(throttle_password_check, "dispatch")
-class PasswordChangeView(auth_views.PasswordChangeView):
+class PasswordChangeView(LimitedFormPage, auth_views.PasswordChangeView):
     """Change the password: the form takes the old one, so it shares the per-account
     counter of every form that asks for it again (a stolen session alone cannot guess it)."""
 
     template_name = "auth/password_change.html"
     success_url = reverse_lazy("accounts:password_change_done")
 
-    def post(self, request, *args, **kwargs):
-        if getattr(request, "limited", False):
-            return limited_response(
-                request, self.template_name, self.get_context_data(form=self.get_form())
-            )
-        return super().post(request, *args, **kwargs)
 
 @method_decorator(throttle_password_reset, "dispatch")
-class PasswordResetView(auth_views.PasswordResetView):
+class PasswordResetView(LimitedFormPage, auth_views.PasswordResetView):
     """Password reset, throttled per IP and per address: a form cannot become a mail cannon."""
 
     template_name = "auth/password_reset.html"
     email_template_name = "auth/password_reset_email.txt"
     subject_template_name = "auth/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")
-
-    def post(self, request, *args, **kwargs):
-        if getattr(request, "limited", False):
-            return limited_response(
-                request, self.template_name, self.get_context_data(form=self.get_form())
-            )
-        return super().post(request, *args, **kwargs)
