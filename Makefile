@@ -29,7 +29,9 @@ migrate: install
 	$(migrate-steps)
 
 # A random SECRET_KEY in the git-ignored .env on first run (kept afterwards), migrate (plans
-# are seeded by a migration), print a demo key, serve on $(HOST):$(PORT).
+# are seeded by a migration), print a demo key, serve on $(HOST):$(PORT). Mail (sign-up and
+# password-reset links) is printed in this terminal unless EMAIL_URL names a server.
+run: export EMAIL_URL ?= consolemail://
 run: install local-secret
 	$(migrate-steps)
 ifneq ($(LOOPBACK_HOST),)

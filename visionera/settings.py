@@ -239,7 +239,13 @@ else:
 DRAMATIQ_EMBEDDED_WORKER = not DRAMATIQ_BROKER_URL
 DRAMATIQ_AUTODISCOVER_MODULES = ["tasks"]
 
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# With DEBUG off, mail is never printed unless asked for (`EMAIL_URL=consolemail://`): a
+# reset or sign-up link in a log opens the account. accounts/mail.py.
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend" if DEBUG
+    else "accounts.mail.UnsentMailBackend",
+)
 if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="VisionEra <noreply@localhost>")

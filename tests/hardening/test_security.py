@@ -199,6 +199,7 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
         "SECURE_HSTS_INCLUDE_SUBDOMAINS": "true",
         "SECURE_HSTS_PRELOAD": "true",
         "SESSION_COOKIE_SECURE": "true",
+        "EMAIL_URL": "smtp+tls://user:pass@smtp.example.com:587",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
     }
     done = subprocess.run(
