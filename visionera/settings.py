@@ -255,6 +255,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Health checks and Prometheus scrapes reach each host directly, over plain HTTP inside the
+# network: a redirect to HTTPS would fail every probe.
+SECURE_REDIRECT_EXEMPT = [r"^api/health$", r"^metrics$"]
 # Secure whenever DEBUG is off; `make run` (plain HTTP on loopback) sets both to false.
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
