@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
 import os
 import time
 
@@ -30,6 +31,9 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import GaugeMetricFamily
+
+logger = logging.getLogger(__name__)
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 WEBHOOK_OUTCOMES = ("delivered", "failed", "skipped")
@@ -136,9 +140,32 @@ def registry() -> CollectorRegistry:
     else:
         combined = CollectorRegistry()
         combined.register(_ProcessMetrics())
-    for collector in _database_collectors:
-        combined.register(collector)
+    combined.register(_DatabaseCollectors())
     return combined
+
+
+class _DatabaseCollectors:
+    """The apps' database collectors, and whether the database answered them.
+
+    During a database outage the scrape still answers, with the request counters that show
+    the outage's 503s; only the families read from the database are left out, and
+    visionera_metrics_database_up says so."""
+
+    def collect(self):
+        from django.db import DatabaseError
+
+        families, answered = [], True
+        try:
+            for collector in _database_collectors:
+                families.extend(collector.collect())
+        except DatabaseError:
+            logger.warning("/metrics: the database did not answer; its families are left out")
+            families, answered = [], False
+        up = GaugeMetricFamily("visionera_metrics_database_up",
+                               "1 if this scrape read the database's families, 0 if it failed.")
+        up.add_metric([], 1 if answered else 0)
+        yield up
+        yield from families
 
 
 class _ProcessMetrics:

@@ -147,6 +147,23 @@ class TestVideoQueue:
         assert sample(f"{completed}_bucket", status="failed", le="1200.0") == 1
 
 
+    def test_a_database_outage_leaves_out_only_the_jobs(self, client, monkeypatch):
+        from django.db import OperationalError, connection
+
+        def unreachable(*args, **kwargs):
+            raise OperationalError("connection refused")
+
+        assert samples(scrape(client, REMOTE_ADDR="127.0.0.1"))[
+            ("visionera_metrics_database_up", frozenset())] == 1
+        monkeypatch.setattr(connection, "cursor", unreachable)
+        response = scrape(client, REMOTE_ADDR="127.0.0.1")
+        assert response.status_code == 200
+        scraped = samples(response)
+        assert scraped[("visionera_metrics_database_up", frozenset())] == 0
+        assert not any(name.startswith("visionera_video_job") for name, _ in scraped)
+        assert any(name == "visionera_http_requests_total" for name, _ in scraped)
+
+
 class TestWebhookOutcomes:
     def test_the_function_other_code_calls(self):
         before = value("visionera_webhook_deliveries_total", outcome="delivered")
