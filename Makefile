@@ -52,10 +52,12 @@ local-secret:
 		echo "Wrote a random SECRET_KEY to .env (git-ignored); it is kept for the next runs."; \
 	fi
 
-# The production web server: gunicorn, static files from WhiteNoise.
-serve: migrate
-	$(BIN)/gunicorn visionera.wsgi --bind $(HOST):$(PORT) --workers $(WEB_WORKERS) \
-		--threads $(WEB_THREADS) --timeout 120 --access-logfile -
+# The production web server: gunicorn, static files from WhiteNoise. It does not migrate:
+# that is once per release (`make migrate`), and two hosts starting at once would race.
+serve: install
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/gunicorn visionera.wsgi -c python:visionera.gunicorn_config --bind $(HOST):$(PORT) \
+		--workers $(WEB_WORKERS) --threads $(WEB_THREADS) --timeout 120 --access-logfile -
 
 # A Dramatiq worker process; needs DRAMATIQ_BROKER_URL (e.g. redis://127.0.0.1:6379/2).
 worker: install
