@@ -20,16 +20,27 @@ DEBUG = env.bool("DEBUG", default=False)
 # the process refuses to start without a real secret (`make run` writes one into .env).
 _DEV_SECRET = "dev-insecure-visionera-secret-change-me-0123456789abcdef"  # noqa: S105
 _DEV_SECRETS = {_DEV_SECRET, f"django-insecure-{_DEV_SECRET}"}
-SECRET_KEY = env.str("SECRET_KEY", default="")
-if not SECRET_KEY or SECRET_KEY in _DEV_SECRETS:
-    if not DEBUG:
-        from django.core.exceptions import ImproperlyConfigured
 
-        raise ImproperlyConfigured(
-            "SECRET_KEY is not set (or is the public development value) and DEBUG is off. "
-            "Set SECRET_KEY in the environment or in .env beside manage.py; generate one with: "
-            "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
-        )
+
+def _weak_secret(secret: str, min_length: int) -> bool:
+    """Django's own test for a guessable key (`check --deploy`, security.W009), any length."""
+    return (len(secret) < min_length or len(set(secret)) < 5
+            or any(dev in secret for dev in _DEV_SECRETS))
+
+
+# Django's minimum: sessions, CSRF and password-reset links are signed with it.
+MIN_SECRET_KEY_LENGTH = 50
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not DEBUG and _weak_secret(SECRET_KEY, MIN_SECRET_KEY_LENGTH):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set (or is the public development value, or is weak: shorter "
+        f"than {MIN_SECRET_KEY_LENGTH} characters or fewer than 5 distinct ones) and DEBUG "
+        "is off. Set SECRET_KEY in the environment or in .env beside manage.py; generate "
+        "one with: python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
+if not SECRET_KEY or SECRET_KEY in _DEV_SECRETS:
     # The "django-insecure-" prefix makes `check --deploy` flag it (security.W009).
     SECRET_KEY = f"django-insecure-{_DEV_SECRET}"
 # API keys are HMAC'd with their own secret so that rotating SECRET_KEY (sessions) does not
@@ -41,13 +52,13 @@ API_KEY_HMAC_SECRET = env.str(
 # A key table stolen from the database is useless only while this secret is unknown: with
 # DEBUG off, an empty, short or public one stops the process like a missing SECRET_KEY.
 MIN_API_KEY_HMAC_SECRET_LENGTH = 32
-if not DEBUG and (len(API_KEY_HMAC_SECRET) < MIN_API_KEY_HMAC_SECRET_LENGTH
-                  or any(dev in API_KEY_HMAC_SECRET for dev in _DEV_SECRETS)):
+if not DEBUG and _weak_secret(API_KEY_HMAC_SECRET, MIN_API_KEY_HMAC_SECRET_LENGTH):
     from django.core.exceptions import ImproperlyConfigured
 
     raise ImproperlyConfigured(
         f"API_KEY_HMAC_SECRET is shorter than {MIN_API_KEY_HMAC_SECRET_LENGTH} characters (or "
-        "is the public development value) and DEBUG is off. Unset it to use SECRET_KEY, or "
+        "has fewer than 5 distinct ones, or is the public development value) and DEBUG is "
+        "off. Unset it to use SECRET_KEY, or "
         "generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
     )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])

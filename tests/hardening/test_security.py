@@ -229,7 +229,9 @@ def _settings_in_a_subprocess(env, *names, tmp_path):
 
 
 @pytest.mark.parametrize("secret", [None, "", "django-insecure-dev-insecure-visionera-secret"
-                                    "-change-me-0123456789abcdef"])
+                                    "-change-me-0123456789abcdef", "changeme",
+                                    "a-random-looking-but-short-key-1234567890ab",  # 43
+                                    "ab" * 40])  # long, two distinct characters
 def test_debug_off_refuses_to_start_without_a_real_secret_key(tmp_path, secret):
     env = _without("SECRET_KEY", "DEBUG")
     if secret is not None:
@@ -245,7 +247,8 @@ def test_debug_off_refuses_to_start_without_a_real_secret_key(tmp_path, secret):
 
 
 @pytest.mark.parametrize("hmac_secret", ["", "x", "thirty-one-characters-long-1234",
-                                         "dev-insecure-visionera-secret-change-me-0123456789abcdef"])
+                                         "dev-insecure-visionera-secret-change-me-0123456789abcdef",
+                                         "x" * 40])
 def test_debug_off_refuses_a_weak_api_key_hmac_secret(tmp_path, hmac_secret):
     env = {**_without("DEBUG", "API_KEY_HMAC_SECRET"), "DEBUG": "false",
            "VISIONERA_IGNORE_DOTENV": "true", "SECRET_KEY": secrets.token_urlsafe(50),
@@ -254,6 +257,15 @@ def test_debug_off_refuses_a_weak_api_key_hmac_secret(tmp_path, hmac_secret):
     assert done.returncode != 0
     assert "ImproperlyConfigured: API_KEY_HMAC_SECRET is shorter than 32" in done.stderr
     assert done.stdout == ""
+
+
+def test_a_weak_secret_key_is_named_as_such_when_it_would_also_sign_api_keys(tmp_path):
+    env = {**_without("DEBUG", "API_KEY_HMAC_SECRET"), "DEBUG": "false",
+           "VISIONERA_IGNORE_DOTENV": "true", "SECRET_KEY": "abc"}
+    done = _settings_in_a_subprocess(env, "API_KEY_HMAC_SECRET", tmp_path=tmp_path)
+    assert done.returncode != 0
+    assert "ImproperlyConfigured: SECRET_KEY is not set (or is the public development value, " \
+        "or is weak" in done.stderr
 
 
 def test_debug_off_without_an_api_key_hmac_secret_uses_the_secret_key(tmp_path):
