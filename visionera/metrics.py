@@ -189,11 +189,19 @@ def scrape_allowed(request) -> bool:
         )
     # Behind a proxy on this host every client arrives from loopback: the address the proxy
     # vouches for must be loopback too (a scrape on the host itself sends no such header).
+    # With no client-address header configured, a request carrying a proxy's header came
+    # through a proxy whose client is unknown: refused.
     from visionera.client_address import forwarded_address, peer_address
 
     peer, forwarded = peer_address(request), forwarded_address(request)
+    if forwarded is None and any(request.META.get(name) for name in _PROXY_HEADERS):
+        return False
     return (peer is not None and ipaddress.ip_address(peer).is_loopback
             and (forwarded is None or ipaddress.ip_address(forwarded).is_loopback))
+
+
+# The headers reverse proxies add with the client's address.
+_PROXY_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_X_REAL_IP", "HTTP_FORWARDED")
 
 
 def metrics_view(request):

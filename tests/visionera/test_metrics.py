@@ -49,6 +49,16 @@ class TestWhoMayScrape:
         assert response.json()["error"]["code"] == "forbidden"
         assert b"visionera_" not in response.content
 
+    @pytest.mark.parametrize("header", ["HTTP_X_FORWARDED_FOR", "HTTP_X_REAL_IP",
+                                        "HTTP_FORWARDED"])
+    def test_through_a_proxy_on_this_host_without_a_client_header_refused(self, client,
+                                                                         header):
+        # nginx on the same host: every client arrives from loopback, and no
+        # RATELIMIT_IP_META_KEY says which header holds the real one.
+        value = "for=203.0.113.5" if header == "HTTP_FORWARDED" else OUTSIDER
+        response = scrape(client, REMOTE_ADDR="127.0.0.1", **{header: value})
+        assert response.status_code == 403
+
     @pytest.mark.parametrize(
         "header",
         [None, "Bearer wrong-token", "Basic c2VjcmV0LXRva2Vu", "Bearer", "secret-token-123"],
