@@ -67,3 +67,15 @@ def test_a_failing_database_makes_it_unready(client, monkeypatch):
     response = client.get("/api/health", {"ready": "1"})
     assert response.status_code == 503
     assert response.json()["checks"]["database"] == "failed"
+
+
+def test_liveness_without_a_database_answers_in_its_own_schema(client, monkeypatch):
+    from django.db import OperationalError, connection
+
+    def unreachable(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(connection, "cursor", unreachable)
+    response = client.get("/api/health")
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable"}  # HealthOutput, as the schema says

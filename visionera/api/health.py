@@ -11,7 +11,7 @@ import logging
 import time
 
 from django.core.cache import cache
-from django.db import connections
+from django.db import DatabaseError, connections
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -111,6 +111,10 @@ class HealthApi(APIView):
             ready, checks = readiness()
             body = {"status": "ok" if ready else "unavailable", "checks": checks}
             return Response(HealthOutputSerializer(body).data, status=200 if ready else 503)
-        _database(PRIMARY)
+        try:
+            _database(PRIMARY)
+        except DatabaseError as error:
+            logger.warning("Liveness: the database did not answer: %s", type(error).__name__)
+            return Response(HealthOutputSerializer({"status": "unavailable"}).data, status=503)
         return Response(HealthOutputSerializer({"status": "ok"}).data)
 
