@@ -45,10 +45,16 @@ def request_id_bound(request_id: str):
 
 
 class RequestIdLogFilter(logging.Filter):
-    """Adds `request_id` to every log record (settings.LOGGING's formatters print it)."""
+    """Adds `request_id` to every log record (settings.LOGGING's formatters print it).
+
+    Django logs a 4xx or 5xx answer ("Not Found: /api/nope") after the middleware that binds
+    the id has returned, so for those records the id comes from the request they carry."""
 
     def filter(self, record):
-        record.request_id = _request_id.get()
+        request_id = _request_id.get()
+        if request_id == "-":
+            request_id = getattr(getattr(record, "request", None), "request_id", "-")
+        record.request_id = request_id
         return True
 
 

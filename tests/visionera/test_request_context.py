@@ -64,3 +64,15 @@ def test_content_length_is_what_was_declared_or_zero(header, expected):
         http_request.META.pop("CONTENT_LENGTH", None)
     assert content_length(http_request) == expected
     assert content_length(Request(http_request)) == expected
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/nope", "/dashboard/nope/"])
+def test_django_request_log_lines_of_4xx_answers_carry_the_id(client, caplog, path):
+    # Django logs "Not Found: …" after the middleware that binds the id has returned.
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        response = client.get(path, HTTP_X_REQUEST_ID="trace-404-0123456789")
+    assert response.status_code == 404
+    [record] = [r for r in caplog.records if r.name == "django.request"]
+    RequestIdLogFilter().filter(record)
+    assert record.request_id == "trace-404-0123456789"
