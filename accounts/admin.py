@@ -8,7 +8,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from accounts.models import ApiKey, Plan, PlanRequest, UsageRecord, User
-from accounts.pages import pop_new_key, stash_new_key
+from accounts.pages import pop_new_key, redirect_showing_new_key, stash_new_key
 from accounts.services import (
     decline_plan_request,
     grant_plan_request,
@@ -163,7 +163,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
         stash_new_key(request, api_key, full_key)
 
     def response_add(self, request, obj, post_url_continue=None):
-        return redirect(reverse("admin:accounts_apikey_created", args=[obj.pk]))
+        return redirect_showing_new_key(request, reverse("admin:accounts_apikey_created",
+                                                         args=[obj.pk]))
 
     def get_urls(self):
         created = path(

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from accounts.forms import ApiKeyCreateForm
-from accounts.pages import pop_new_key, stash_new_key
+from accounts.pages import pop_new_key, redirect_showing_new_key, stash_new_key
 from accounts.selectors import api_key_get, api_key_list, may_create_api_keys
 from accounts.services import issue_api_key, revoke_api_key
 
@@ -25,7 +25,7 @@ def key_list(request):
         elif form.is_valid():
             api_key, full_key = issue_api_key(user=request.user, name=form.cleaned_data["name"])
             stash_new_key(request, api_key, full_key)
-            return redirect("dashboard:keys")
+            return redirect_showing_new_key(request, "dashboard:keys")
         else:
             status = 400
     new_key = pop_new_key(request, api_key_list(request.user)) if request.method == "GET" else None

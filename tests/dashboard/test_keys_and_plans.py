@@ -57,6 +57,22 @@ def test_reloading_the_key_page_neither_creates_nor_shows_a_second_key(signed_in
     assert ApiKey.objects.filter(user=user, name="reloaded").count() == 1
 
 
+def test_between_the_post_and_its_page_no_store_holds_the_key(signed_in):
+    from django.contrib.sessions.models import Session
+
+    response = signed_in.post("/dashboard/keys/", {"name": "never followed"})
+    assert response.status_code == 302  # the redirect, not followed yet
+    stored = [session.get_decoded() for session in Session.objects.all()]
+    assert stored and "ve_live_" not in repr(stored)  # the session table: sealed only
+    pad = response.cookies["new_key_pad"]
+    assert pad["httponly"] and pad["samesite"] == "Strict" and int(pad["max-age"]) <= 300
+    assert "ve_live_" not in pad.value
+    # The session half alone (the cookie lost, or a copy of the table) shows nothing.
+    del signed_in.cookies["new_key_pad"]
+    page = signed_in.get("/dashboard/keys/").content.decode()
+    assert _shown_key(page) is None
+
+
 def test_a_key_needs_a_name(signed_in):
     response = signed_in.post("/dashboard/keys/", {"name": ""})
     assert response.status_code == 400
