@@ -1,6 +1,7 @@
 """Face endpoints: validate input, call a service, render the contract's shape."""
 
 import json
+import math
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -305,9 +306,13 @@ METADATA_TOO_LONG = "must be at most 10 000 characters of JSON"
 def metadata_problem(value, depth: int = 0) -> str | None:
     """What makes a parsed metadata object unstorable, or None. PostgreSQL's jsonb refuses
     NUL characters and lone surrogates (and a surrogate cannot even be written back out as
-    UTF-8), so either would fail the enrolment or every later answer that shows the face."""
+    UTF-8), so either would fail the enrolment or every later answer that shows the face.
+    JSON has no infinity or NaN, though Python's parser reads `1e999` as one: neither
+    database stores it (SQLite's JSON check failed the insert with a 500)."""
     if depth > METADATA_MAX_DEPTH:
         return f"must be nested at most {METADATA_MAX_DEPTH} levels deep"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "must not contain infinite or NaN numbers"
     if isinstance(value, dict):
         items = [*value.keys(), *value.values()]
     elif isinstance(value, list):

@@ -52,6 +52,9 @@ def test_a_nul_in_a_dashboard_url_is_refused(client, make_client):
     "[" * 5000,
     json.dumps({"n": 0}).join(["[" * 3000, "]" * 3000]),  # valid JSON, 3,000 deep
     "".join(['{"inner": '] * 30) + "1" + "}" * 30,  # valid, deeper than metadata may be
+    '{"a": 1e999}',  # Python reads it as infinity; no database stores that
+    '{"a": [1, {"b": -1e999}]}',
+    '{"a": NaN}',
 ])
 def test_metadata_that_cannot_be_stored_is_refused_and_nothing_is(pro_client, metadata):
     collection = enrolled_collection(pro_client.user)
