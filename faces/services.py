@@ -19,6 +19,8 @@ from faces.attributes import AttributeUnavailable, estimate_attributes
 from faces.errors import (
     AttributeEstimationUnavailable,
     CollectionExists,
+    CollectionNotFound,
+    FaceNotFound,
     InvalidCollectionName,
     NoFaceDetected,
 )
@@ -153,6 +155,10 @@ def enrol_face(
         box=face.box.as_dict(),
         descriptor=descriptor_to_bytes(face.descriptor),
     )
+    # Locked after the detection, so that enrolments into one collection wait for each
+    # other only for their writes.
+    collection = _locked_collection(collection_id=collection.pk)
+    enrolled.collection = collection
     if settings.VISIONERA_KEEP_ENROLLED_IMAGES:
         photo = ContentFile(_jpeg(pixels=image.pixels))
         enrolled.image.save(f"{enrolled.id}.jpg", photo, save=False)
@@ -163,9 +169,25 @@ def enrol_face(
 
 @transaction.atomic
 def delete_face(*, face: Face) -> None:
-    collection = face.collection
-    face.delete()
+    collection = _locked_collection(collection_id=face.collection_id)
+    # Two requests deleting one face both got here with it: only the one whose delete
+    # removed the row moves the count, the other is told the face is gone.
+    _, deleted = Face.objects.filter(pk=face.pk).delete()
+    if not deleted.get(Face._meta.label):
+        raise FaceNotFound(f"no face {str(face.pk)!r} in this collection")
     _faces_changed(collection=collection, face_delta=-1)
+
+
+def _locked_collection(*, collection_id) -> Collection:
+    """The collection's row, held for the writer's transaction; refused if it is gone.
+
+    A collection deleted while a face was being enrolled into it (or removed from it) left
+    a write against a missing row: a 500. Locked, a concurrent deletion of the collection
+    waits for this transaction, or this one finds it gone: 404."""
+    collection = Collection.objects.select_for_update().filter(pk=collection_id).first()
+    if collection is None:
+        raise CollectionNotFound(f"no collection {str(collection_id)!r} in this account")
+    return collection
 
 
 def search_collection(
