@@ -39,6 +39,10 @@ class VideoDecodeError(Exception):
     """The file cannot be opened or decoded as a video."""
 
 
+class UnsupportedCodec(VideoDecodeError):
+    """The container is readable but FFmpeg has no decoder for its video codec."""
+
+
 class EngineUnavailable(Exception):
     """A requested feature's engine is not installed on this server."""
 
@@ -186,6 +190,10 @@ def probe(path: Path | str) -> VideoInfo:
         if not container.streams.video:
             raise VideoDecodeError("the file has no video stream")
         stream = container.streams.video[0]
+        if stream.codec_context is None:
+            # PyAV gives no codec context for a codec (an AVI fourcc, say) FFmpeg cannot
+            # decode: the file is well formed, its video is in a format we do not support.
+            raise UnsupportedCodec("the video's codec is not supported")
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         fps = float(rate) if rate else 0.0
         if not math.isfinite(fps) or fps <= 0:
