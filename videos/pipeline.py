@@ -217,6 +217,14 @@ def probe(path: Path | str) -> VideoInfo:
         )
 
 
+def _quarter_turns(frame: av.VideoFrame) -> int:
+    """Counter-clockwise quarter turns (0–3, as np.rot90 counts them) that show the frame as
+    a player does. A phone films portrait into landscape-stored frames and says so in the
+    display matrix, whose rotation PyAV reports as ``frame.rotation``: faces lying on
+    their side are not found, and boxes must be in the pixels people see."""
+    return round((frame.rotation or 0) / 90) % 4
+
+
 class FrameSampler:
     """Yields (frame_index, timestamp_ms, rgb) for frames nearest each 1/sample_fps step.
 
@@ -225,7 +233,9 @@ class FrameSampler:
     ``max_seconds``, more than ``max_frames`` frames, or ``max_sampled_frames`` samples;
     ``truncated`` then says frames were left (also when the rest could not be decoded),
     and ``decoded_seconds`` how far it got.
-    Timestamps are the frames' own (presentation time from the first frame).
+    Timestamps are the frames' own (presentation time from the first frame). Frames are
+    turned upright by their display matrix; ``displayed_size`` is then (width, height) as
+    shown, once a frame was decoded.
     """
 
     def __init__(
@@ -250,6 +260,7 @@ class FrameSampler:
         self.sample_fps = sample_fps if self.step == requested_step else fps / self.step
         self.truncated = False
         self.decoded_seconds = 0.0
+        self.displayed_size: tuple[int, int] | None = None
 
     def __iter__(self):
         limits = self.limits
@@ -296,6 +307,10 @@ class FrameSampler:
                         reason="resolution",
                     )
                 self.decoded_seconds = max(self.decoded_seconds, seconds)
+                turns = _quarter_turns(frame)
+                if self.displayed_size is None:
+                    size = (frame.width, frame.height)
+                    self.displayed_size = size[::-1] if turns % 2 else size
                 if index >= next_sample - 1e-6:
                     if samples >= limits.max_sampled_frames:
                         self.truncated = True
@@ -303,6 +318,8 @@ class FrameSampler:
                     next_sample += self.step
                     samples += 1
                     rgb = frame.to_ndarray(format="rgb24")
+                    if turns:
+                        rgb = np.ascontiguousarray(np.rot90(rgb, k=turns))
                     yield index, int(round(seconds * 1000.0)), rgb
                 index += 1
 
@@ -449,6 +466,8 @@ def analyze(
     timings["total"] = time.perf_counter() - started
 
     duration = max(info.duration_seconds, sampler.decoded_seconds, last_timestamp_ms / 1000.0)
+    # As shown (a portrait phone video is portrait here), like the boxes.
+    width, height = sampler.displayed_size or (info.width, info.height)
     summary = {
         "duration_seconds": rounding.seconds(duration),
         # Cut at a limit (a header that lied about the length, or the sample budget):
@@ -456,8 +475,8 @@ def analyze(
         "truncated": sampler.truncated,
         "analysed_seconds": rounding.seconds(sampler.decoded_seconds),
         "video": {
-            "width": info.width,
-            "height": info.height,
+            "width": width,
+            "height": height,
             "fps": rounding.frame_rate(info.fps),
             "frame_count": info.frame_count,
         },

@@ -1,13 +1,16 @@
-"""Videos that are playable, or at least well formed, but unusual: an unknown codec. Every
-input is built here, from nothing or from the fixture clip."""
+"""Videos that are playable, or at least well formed, but unusual: an unknown codec, a
+phone's rotated frames. Every input is built here, from nothing or from the fixture clip."""
 
 import io
+from pathlib import Path
 
 import av
 import numpy as np
+import pytest
 
-from tests.helpers import upload
-from tests.videos.conftest import media_files
+from tests.helpers import fixture_path, upload
+from tests.videos.conftest import FIXTURE_CLIP, media_files
+from videos import pipeline
 from videos.models import VideoJob
 
 ANALYZE = "/api/videos/analyze"
@@ -47,3 +50,44 @@ def test_an_avi_in_a_codec_ffmpeg_does_not_know_is_unsupported_format(pro_client
     message = _error(response, 400, "unsupported_format")
     assert "codec" in message
     assert not VideoJob.objects.exists() and media_files(media_root) == []
+
+
+def rotated_fixture(path: Path, *, rotation: int) -> Path:
+    """The fixture clip stored the way a phone stores what it filmed on its side: every
+    frame turned a quarter, 360 × 640, and the display matrix saying `rotation`
+    counter-clockwise degrees show it upright again, 640 × 360."""
+    with av.open(str(fixture_path(FIXTURE_CLIP))) as source, av.open(str(path), "w") as out:
+        video = source.streams.video[0]
+        stream = out.add_stream("libx264", rate=video.average_rate)
+        stream.width, stream.height, stream.pix_fmt = video.height, video.width, "yuv420p"
+        stream.options = {"preset": "ultrafast", "crf": "18"}
+        stream.set_display_rotation(rotation)
+        for frame in source.decode(video):
+            stored = np.rot90(frame.to_ndarray(format="rgb24"), k=-rotation // 90)
+            picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(stored), format="rgb24")
+            for packet in stream.encode(picture):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize("rotation", [90, -90])
+def test_a_rotated_phone_video_is_analysed_as_displayed(tmp_path, rotation):
+    clip = rotated_fixture(tmp_path / "portrait.mp4", rotation=rotation)
+    with av.open(str(clip)) as container:
+        first = next(container.decode(video=0))
+        assert (first.width, first.height, first.rotation) == (360, 640, rotation)
+    upright = pipeline.analyze(fixture_path(FIXTURE_CLIP), features=["faces"], sample_fps=2)
+    found = []
+
+    turned = pipeline.analyze(clip, features=["faces"], sample_fps=2, on_detections=found.extend)
+
+    faces = upright.summary["counts"]["faces"]
+    assert faces >= 8
+    assert abs(turned.summary["counts"]["faces"] - faces) <= 1
+    video = turned.summary["video"]
+    assert (video["width"], video["height"]) == (640, 360)  # as shown, not as stored
+    for face in found:
+        box = face.box
+        assert 0 <= box.x and box.x + box.width <= 640 and 0 <= box.y and box.y + box.height <= 360
