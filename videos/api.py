@@ -64,7 +64,8 @@ class VideoSummarySerializer(serializers.Serializer):
     truncated = serializers.BooleanField(
         required=False,
         help_text="True when analysis stopped at a limit (the length, whatever the file's"
-        " header claimed, or the sampled-frame budget); only analysed_seconds were seen.",
+        " header claimed, or the sampled-frame budget), or the file ended (damaged or cut)"
+        " short of its declared length; only analysed_seconds were seen.",
     )
     analysed_seconds = serializers.FloatField(required=False)
     video = VideoInfoSerializer()

@@ -217,6 +217,13 @@ def probe(path: Path | str) -> VideoInfo:
         )
 
 
+# Decoding that ends this much short of the declared length means the file was cut (an
+# upload or a copy stopped early: a faststart MP4's header still promises every frame).
+# The slack covers an honest file's last frame and a container's rounding.
+EARLY_END_MIN_SECONDS = 1.0
+EARLY_END_FRACTION = 0.05
+
+
 def _quarter_turns(frame: av.VideoFrame) -> int:
     """Counter-clockwise quarter turns (0–3, as np.rot90 counts them) that show the frame as
     a player does. A phone films portrait into landscape-stored frames and says so in the
@@ -231,8 +238,9 @@ class FrameSampler:
     Every frame is decoded (codecs need them) but only sampled ones are converted to RGB.
     Decoding stops at the limits whatever the headers said: a frame timestamp past
     ``max_seconds``, more than ``max_frames`` frames, or ``max_sampled_frames`` samples;
-    ``truncated`` then says frames were left (also when the rest could not be decoded),
-    and ``decoded_seconds`` how far it got.
+    ``truncated`` then says frames were left (also when the rest could not be decoded, or
+    the file ended clearly short of its declared length), and ``decoded_seconds`` how far
+    it got.
     Timestamps are the frames' own (presentation time from the first frame). Frames are
     turned upright by their display matrix; ``displayed_size`` is then (width, height) as
     shown, once a frame was decoded.
@@ -281,6 +289,7 @@ class FrameSampler:
                 try:
                     frame = next(frames)
                 except StopIteration:
+                    self.truncated = self._ended_early()
                     return
                 except av.FFmpegError as exc:
                     if index == 0:
@@ -322,6 +331,15 @@ class FrameSampler:
                         rgb = np.ascontiguousarray(np.rot90(rgb, k=turns))
                     yield index, int(round(seconds * 1000.0)), rgb
                 index += 1
+
+
+    def _ended_early(self) -> bool:
+        """The stream ended (no error) clearly before the length its header declared."""
+        info = self.info
+        declared = info.duration_seconds or info.frame_count / info.fps
+        declared = min(declared, self.limits.max_seconds)
+        seen = self.decoded_seconds + 1.0 / info.fps  # the last frame lasts a frame
+        return declared - seen > max(EARLY_END_MIN_SECONDS, EARLY_END_FRACTION * declared)
 
 
 def sampled_frames(
@@ -470,8 +488,8 @@ def analyze(
     width, height = sampler.displayed_size or (info.width, info.height)
     summary = {
         "duration_seconds": rounding.seconds(duration),
-        # Cut at a limit (a header that lied about the length, or the sample budget):
-        # only the first analysed_seconds were seen.
+        # Cut at a limit (a header that lied about the length, or the sample budget), or
+        # a file that ends short of its declared length: only analysed_seconds were seen.
         "truncated": sampler.truncated,
         "analysed_seconds": rounding.seconds(sampler.decoded_seconds),
         "video": {

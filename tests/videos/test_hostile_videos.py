@@ -1,5 +1,6 @@
 """Videos that are playable, or at least well formed, but unusual: an unknown codec, a
-phone's rotated frames. Every input is built here, from nothing or from the fixture clip."""
+phone's rotated frames, a file cut short. Every input is built here, from nothing or from
+the fixture clip."""
 
 import io
 from pathlib import Path
@@ -91,3 +92,39 @@ def test_a_rotated_phone_video_is_analysed_as_displayed(tmp_path, rotation):
     for face in found:
         box = face.box
         assert 0 <= box.x and box.x + box.width <= 640 and 0 <= box.y and box.y + box.height <= 360
+
+
+def looped_faststart_fixture(path: Path, *, loops: int) -> Path:
+    """The fixture clip's packets `loops` times over (no re-encoding), in an MP4 whose
+    header (`moov`) comes first, as a web-optimised ("faststart") file has it."""
+    with av.open(str(fixture_path(FIXTURE_CLIP))) as source:
+        video = source.streams.video[0]
+        packets = [packet for packet in source.demux(video) if packet.size]
+        span = video.duration
+        with av.open(str(path), "w", options={"movflags": "faststart"}) as out:
+            stream = out.add_stream_from_template(video)
+            for loop in range(loops):
+                for packet in packets:
+                    if loop:
+                        packet.pts += span
+                        packet.dts += span
+                    packet.stream = stream
+                    out.mux(packet)
+    return path
+
+
+def test_a_file_cut_short_of_its_declared_length_is_reported_truncated(tmp_path):
+    whole = looped_faststart_fixture(tmp_path / "whole.mp4", loops=3)
+    data = whole.read_bytes()
+    assert data.find(b"moov") < data.find(b"mdat")
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) * 2 // 5])
+    assert pipeline.probe(cut).duration_seconds == pytest.approx(27.5, abs=0.1)
+
+    summary = pipeline.analyze(cut, features=["faces"], sample_fps=0.5).summary
+
+    assert summary["truncated"] is True
+    assert summary["analysed_seconds"] < 15 < summary["duration_seconds"]
+    # The whole file, decoded to its end, is not.
+    whole_summary = pipeline.analyze(whole, features=["faces"], sample_fps=0.5).summary
+    assert whole_summary["truncated"] is False
