@@ -232,6 +232,32 @@ def _quarter_turns(frame: av.VideoFrame) -> int:
     return round((frame.rotation or 0) / 90) % 4
 
 
+class _FrameClock:
+    """Seconds from the first frame, by the frames' own presentation times: never negative
+    and never backwards. A frame whose time falls behind the previous one (a muxer's bad
+    first timestamp, files joined end to end) continues the timeline one frame later, and
+    the frames after it keep their own spacing from there."""
+
+    def __init__(self, fps: float) -> None:
+        self.frame_seconds = 1.0 / fps
+        self.origin: float | None = None  # the file's time of second 0
+        self.last: float | None = None
+
+    def seconds(self, frame: av.VideoFrame, index: int) -> float:
+        if frame.time is None:
+            seconds = index * self.frame_seconds
+        else:
+            if self.origin is None:  # the first frame with a timestamp
+                self.origin = frame.time - index * self.frame_seconds
+            seconds = frame.time - self.origin
+        if self.last is not None and seconds < self.last:
+            seconds = self.last + self.frame_seconds
+            if frame.time is not None:
+                self.origin = frame.time - seconds
+        self.last = seconds
+        return seconds
+
+
 class FrameSampler:
     """Yields (frame_index, timestamp_ms, rgb) for frames nearest each 1/sample_fps step.
 
@@ -241,7 +267,8 @@ class FrameSampler:
     ``truncated`` then says frames were left (also when the rest could not be decoded, or
     the file ended clearly short of its declared length), and ``decoded_seconds`` how far
     it got.
-    Timestamps are the frames' own (presentation time from the first frame). Frames are
+    Timestamps are the frames' own (presentation time from the first frame), never
+    negative or backwards (:class:`_FrameClock`). Frames are
     turned upright by their display matrix; ``displayed_size`` is then (width, height) as
     shown, once a frame was decoded.
     """
@@ -283,7 +310,7 @@ class FrameSampler:
             frames = container.decode(stream)
             next_sample = 0.0
             samples = 0
-            first_time = None
+            clock = _FrameClock(fps)
             index = 0
             while True:
                 try:
@@ -300,12 +327,7 @@ class FrameSampler:
                     # what was decoded stands, and the summary says the rest was not seen.
                     self.truncated = True
                     return
-                if frame.time is None:
-                    seconds = index / fps
-                else:
-                    if first_time is None:  # the first frame with a timestamp
-                        first_time = frame.time - index / fps
-                    seconds = frame.time - first_time
+                seconds = clock.seconds(frame, index)
                 if seconds > limits.max_seconds or index >= self.max_frames:
                     self.truncated = True
                     return

@@ -1,9 +1,11 @@
 """Videos that are playable, or at least well formed, but unusual: an unknown codec, a
-phone's rotated frames, a file cut short. Every input is built here, from nothing or from
-the fixture clip."""
+phone's rotated frames, a file cut short, time going backwards. Every input is built
+here, from nothing or from the fixture clip."""
 
+import fractions
 import io
 from pathlib import Path
+from types import SimpleNamespace
 
 import av
 import numpy as np
@@ -11,8 +13,9 @@ import pytest
 
 from tests.helpers import fixture_path, upload
 from tests.videos.conftest import FIXTURE_CLIP, media_files
-from videos import pipeline
-from videos.models import VideoJob
+from videos import jobs, pipeline
+from videos.models import VideoDetection, VideoJob
+from vision.geometry import Box
 
 ANALYZE = "/api/videos/analyze"
 
@@ -128,3 +131,48 @@ def test_a_file_cut_short_of_its_declared_length_is_reported_truncated(tmp_path)
     # The whole file, decoded to its end, is not.
     whole_summary = pipeline.analyze(whole, features=["faces"], sample_fps=0.5).summary
     assert whole_summary["truncated"] is False
+
+
+def mkv_whose_first_frame_is_late(path: Path, *, frames=30) -> Path:
+    """MJPEG in Matroska, frame 0 stamped 10 s and the others counting from 1 ms: time
+    goes backwards after the first frame."""
+    width, height = 160, 120
+    with av.open(str(path), "w", format="matroska") as out:
+        stream = out.add_stream("mjpeg", rate=30)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuvj420p"
+        stream.time_base = fractions.Fraction(1, 30)
+        for index in range(frames):
+            picture = np.full((height, width, 3), index * 8, np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
+                packet.dts, packet.pts = index, 300 if index == 0 else index
+                packet.time_base = stream.time_base
+                out.mux(packet)
+    return path
+
+
+def test_timestamps_going_backwards_never_go_backwards_or_below_zero(
+    pro_client, tmp_path, monkeypatch
+):
+    clip = mkv_whose_first_frame_is_late(tmp_path / "late.mkv")
+    with av.open(str(clip)) as container:
+        times = [frame.time for frame in container.decode(video=0)]
+    assert times[0] == pytest.approx(10.0) and times[1] < 0.01  # as built
+
+    stamps = [ms for _, ms, _ in pipeline.sampled_frames(clip, 30.0)]
+    assert len(stamps) == 30 and stamps[0] == 0 and stamps == sorted(stamps)
+
+    # Through a job: each sampled frame yields one detection, stored with its timestamp.
+    class OneFacePerFrame:
+        def detect(self, rgb, descriptors=False):
+            return [SimpleNamespace(box=Box(0, 0, 10, 10), descriptor=None)]
+
+    monkeypatch.setattr(pipeline, "get_face_engine", lambda: OneFacePerFrame())
+    response = pro_client.post(
+        ANALYZE, {"video": upload("late.mkv", clip.read_bytes()), "features": "faces",
+                  "sample_fps": "30"},
+    )
+    assert response.status_code == 202, response.content[:300]
+    job_id = response.json()["job_id"]
+    assert jobs.run_job(job_id=job_id) == "completed", VideoJob.objects.get(pk=job_id).error
+    stored = VideoDetection.objects.filter(job_id=job_id).values_list("timestamp_ms", flat=True)
+    assert len(stored) == 30 and min(stored) == 0
