@@ -102,8 +102,28 @@ def test_an_engine_error_fails_the_job_with_a_short_message(make_job, monkeypatc
     assert jobs.run_job(job_id=job.pk) == "failed"
     job.refresh_from_db()
     assert job.status == "failed" and job.finished_at is not None
-    assert job.error == "analysis failed: RuntimeError: model exploded"
+    assert job.error == "analysis failed: an internal error (the details are in the server's log)"
     assert "Traceback" not in job.error and "\n" not in job.error
+
+
+def test_an_unexpected_errors_text_stays_in_the_log(make_job, monkeypatch, caplog):
+    """What PostgreSQL says of a failed check names the relation and the constraint: the
+    job's owner must not read it; the operator finds it in the log with the job id."""
+    from django.db import IntegrityError
+
+    internals = (
+        'new row for relation "videos_videodetection" violates check constraint'
+        ' "videos_videodetection_timestamp_ms_check"'
+    )
+    monkeypatch.setattr(
+        pipeline, "get_face_engine", lambda: ExplodingEngine(IntegrityError(internals))
+    )
+    job = make_job()
+    assert jobs.run_job(job_id=job.pk) == "failed"
+    job.refresh_from_db()
+    assert job.error == "analysis failed: an internal error (the details are in the server's log)"
+    assert "videos_videodetection" not in job.error and "IntegrityError" not in job.error
+    assert internals in caplog.text and str(job.pk) in caplog.text
 
 
 def test_a_missing_engine_fails_the_job_and_says_which(make_job, monkeypatch):
@@ -133,7 +153,7 @@ def test_a_transient_error_is_retried_then_fails_after_the_last_attempt(
     assert jobs.run_job(job_id=job.pk) == "failed"
     job.refresh_from_db()
     assert job.status == "failed" and job.attempts == 2
-    assert job.error == "failed after 2 attempts: OperationalError: db went away"
+    assert job.error == "failed after 2 attempts: a temporary error (OperationalError) persisted"
 
 
 def test_the_actor_asks_dramatiq_to_retry_only_transient_errors():
@@ -366,7 +386,9 @@ def test_a_failed_job_posts_a_failure_webhook(
     deliver_now(job=job)
     payload = webhook_receiver.json()
     assert payload["type"] == "video.failed"
-    assert payload["data"]["error"] == "analysis failed: RuntimeError: x"
+    assert payload["data"]["error"] == (
+        "analysis failed: an internal error (the details are in the server's log)"
+    )
     assert signature_ok(webhook_receiver.requests[0], account_secret(pro_client.user))
 
 
