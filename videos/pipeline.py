@@ -222,6 +222,8 @@ def probe(path: Path | str) -> VideoInfo:
 # The slack covers an honest file's last frame and a container's rounding.
 EARLY_END_MIN_SECONDS = 1.0
 EARLY_END_FRACTION = 0.05
+# Frame times are floats from integer timestamps: 0.49999999 s is the 0.5 s sample.
+SAMPLE_TIME_SLACK = 1e-6
 
 
 def _quarter_turns(frame: av.VideoFrame) -> int:
@@ -259,8 +261,12 @@ class _FrameClock:
 
 
 class FrameSampler:
-    """Yields (frame_index, timestamp_ms, rgb) for frames nearest each 1/sample_fps step.
+    """Yields (frame_index, timestamp_ms, rgb): the first frame at or after each multiple
+    of 1/sample_fps seconds of presentation time.
 
+    By time, not by frame index: a variable-frame-rate video (a phone slowing to 1 frame a
+    second in the dark, a screen recording) has no fixed number of frames per second, and
+    counting indexes at the header's average rate skipped whole seconds of it.
     Every frame is decoded (codecs need them) but only sampled ones are converted to RGB.
     Decoding stops at the limits whatever the headers said: a frame timestamp past
     ``max_seconds``, more than ``max_frames`` frames, or ``max_sampled_frames`` samples;
@@ -284,15 +290,13 @@ class FrameSampler:
         self.path = path
         self.limits = limits or VideoLimits()
         self.info = info or probe(path)
-        fps = self.info.fps
-        self.max_frames = self.limits.max_frames(fps)
-        expected = max(1, min(self.info.frame_count or self.max_frames, self.max_frames))
+        self.max_frames = self.limits.max_frames(self.info.fps)
         # Spread the sample budget over the whole (declared) video rather than spending it
         # on its beginning; the hard stop below still holds if the header lied.
-        requested_step = max(1.0, fps / sample_fps)
-        self.step = max(requested_step, expected / self.limits.max_sampled_frames)
-        # What was really sampled: the request, unless the budget widened the step.
-        self.sample_fps = sample_fps if self.step == requested_step else fps / self.step
+        requested = 1.0 / sample_fps
+        self.interval = max(requested, self._declared_seconds() / self.limits.max_sampled_frames)
+        # What was really sampled: the request, unless the budget widened the interval.
+        self.sample_fps = sample_fps if self.interval == requested else 1.0 / self.interval
         self.truncated = False
         self.decoded_seconds = 0.0
         self.displayed_size: tuple[int, int] | None = None
@@ -342,11 +346,14 @@ class FrameSampler:
                 if self.displayed_size is None:
                     size = (frame.width, frame.height)
                     self.displayed_size = size[::-1] if turns % 2 else size
-                if index >= next_sample - 1e-6:
+                if seconds >= next_sample - SAMPLE_TIME_SLACK:
                     if samples >= limits.max_sampled_frames:
                         self.truncated = True
                         return
-                    next_sample += self.step
+                    # The next multiple of the interval after this frame: after a long
+                    # frame the samples resume on the grid rather than catching up in a burst.
+                    passed = math.floor(seconds / self.interval + SAMPLE_TIME_SLACK)
+                    next_sample = (passed + 1) * self.interval
                     samples += 1
                     rgb = frame.to_ndarray(format="rgb24")
                     if turns:
@@ -355,12 +362,18 @@ class FrameSampler:
                 index += 1
 
 
-    def _ended_early(self) -> bool:
-        """The stream ended (no error) clearly before the length its header declared."""
+    def _declared_seconds(self) -> float:
+        """The length the headers declare, within the limit; the limit when they say none."""
         info = self.info
         declared = info.duration_seconds or info.frame_count / info.fps
-        declared = min(declared, self.limits.max_seconds)
-        seen = self.decoded_seconds + 1.0 / info.fps  # the last frame lasts a frame
+        return min(declared or self.limits.max_seconds, self.limits.max_seconds)
+
+    def _ended_early(self) -> bool:
+        """The stream ended (no error) clearly before the length its header declared."""
+        if not (self.info.duration_seconds or self.info.frame_count):
+            return False  # a length nobody declared cannot be fallen short of
+        declared = self._declared_seconds()
+        seen = self.decoded_seconds + 1.0 / self.info.fps  # the last frame lasts a frame
         return declared - seen > max(EARLY_END_MIN_SECONDS, EARLY_END_FRACTION * declared)
 
 
