@@ -243,9 +243,13 @@ def run_job(*, job_id) -> str:
     except pipeline.JobCancelled:
         return _stopped(job)
     except (pipeline.VideoDecodeError, pipeline.EngineUnavailable, ValueError) as exc:
+        if _lost_lease(job):  # cancelled while opening the file its cancel removed
+            return _stopped(job)
         fail_job(job_id=job.pk, message=_public_error(exc), attempt=job.attempts)
         outcome = Status.FAILED
     except TRANSIENT_ERRORS as exc:
+        if _lost_lease(job):  # cancelled before the file was opened: not worth a retry
+            return _stopped(job)
         if job.attempts < max_attempts():
             logger.warning("Video job %s: attempt %d hit %r; retrying", job.pk, job.attempts, exc)
             _release_for_retry(job, exc)
@@ -265,6 +269,15 @@ def run_job(*, job_id) -> str:
         outcome = Status.FAILED
     webhooks.notify(job_id=job.pk)
     return outcome
+
+
+def _lost_lease(job: VideoJob) -> bool:
+    """The run no longer owns its job (cancelled, deleted or taken over); False when the
+    database cannot say, so a transient error still takes its retry."""
+    try:
+        return not _lease(job).exists()
+    except DatabaseError:
+        return False
 
 
 def _stopped(job: VideoJob) -> str:
