@@ -104,6 +104,10 @@ class VideoInfo:
     height: int
     duration_seconds: float
     codec: str = ""
+    # False when the container gives no length at all (a live WebM, as browsers'
+    # MediaRecorder writes it): duration and frame count are then 0 for "unknown", not
+    # "empty", and the length limit is enforced while decoding.
+    length_declared: bool = True
 
 
 class VideoOutOfBounds(VideoDecodeError):
@@ -204,6 +208,9 @@ def probe(path: Path | str) -> VideoInfo:
             duration = container.duration / av.time_base
         else:
             duration = 0.0
+        length_declared = (
+            stream.duration is not None or container.duration is not None or bool(stream.frames)
+        )
         width, height = stream.codec_context.width, stream.codec_context.height
         if width <= 0 or height <= 0:
             raise VideoDecodeError("the video stream declares no frame size")
@@ -214,6 +221,7 @@ def probe(path: Path | str) -> VideoInfo:
             height=int(height),
             duration_seconds=max(0.0, duration),
             codec=stream.codec_context.name or "",
+            length_declared=length_declared,
         )
 
 

@@ -40,7 +40,9 @@ def _checked_video(path: Path, field: str):
         raise UnsupportedFormat(f"{field} is in a video codec that is not supported") from None
     except VideoDecodeError:
         raise CorruptFile(f"{field} has no readable video stream") from None
-    if info.frame_count <= 0:
+    if info.length_declared and info.frame_count <= 0:
+        # A header saying "no frames" is an empty video; one saying nothing is a live
+        # recording, bounded while decoding like any other.
         raise CorruptFile(f"{field} has no readable video stream")
     return info
 

@@ -1,6 +1,6 @@
 """Videos that are playable, or at least well formed, but unusual: an unknown codec, a
-phone's rotated frames, a file cut short, time going backwards, a variable frame rate.
-Every input is built
+phone's rotated frames, a file cut short, time going backwards, a variable frame rate, a
+live WebM with no length. Every input is built
 here, from nothing or from the fixture clip."""
 
 import fractions
@@ -211,3 +211,51 @@ def test_a_variable_frame_rate_video_is_sampled_by_time(tmp_path):
     fast = [ms for _, ms in samples[10:]]
     assert len(fast) == 20
     assert all(abs(later - earlier - 500) <= 16 for earlier, later in pairwise(fast))
+
+
+def live_webm(frames=20) -> bytes:
+    """A playable VP8 WebM written as a live stream (no Duration, no cues): the layout of
+    what browsers' MediaRecorder uploads."""
+    width, height = 160, 120
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="webm", options={"live": "1"}) as out:
+        stream = out.add_stream("libvpx", rate=10)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for index in range(frames):
+            picture = np.full((height, width, 3), index * 10, np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return buffer.getvalue()
+
+
+def test_a_live_webm_with_no_duration_is_accepted_and_analysed(pro_client):
+    data = live_webm()
+    with av.open(io.BytesIO(data)) as container:
+        assert container.duration is None and container.streams.video[0].frames == 0
+
+    response = pro_client.post(
+        ANALYZE, {"video": upload("recording.webm", data), "features": "faces",
+                  "sample_fps": "2"},
+    )
+
+    assert response.status_code == 202, response.content[:300]
+    job_id = response.json()["job_id"]
+    assert jobs.run_job(job_id=job_id) == "completed", VideoJob.objects.get(pk=job_id).error
+    summary = VideoJob.objects.get(pk=job_id).summary
+    assert summary["frames_analysed"] == 4  # 2 s at 2 samples a second
+    assert summary["truncated"] is False
+    assert summary["duration_seconds"] == pytest.approx(1.9, abs=0.11)
+
+
+def test_a_video_whose_header_declares_no_frames_is_still_refused(tmp_path, monkeypatch):
+    """Unknown is not empty: a header that states a length of nothing stays refused."""
+    from videos import uploads
+    from visionera.api.errors import CorruptFile
+
+    empty = pipeline.VideoInfo(fps=10.0, frame_count=0, width=160, height=120,
+                               duration_seconds=0.0, length_declared=True)
+    monkeypatch.setattr(uploads, "probe", lambda path: empty)
+    with pytest.raises(CorruptFile):
+        uploads._checked_video(tmp_path / "empty.mp4", "video")
