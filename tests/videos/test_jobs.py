@@ -392,6 +392,31 @@ def test_a_failed_job_posts_a_failure_webhook(
     assert signature_ok(webhook_receiver.requests[0], account_secret(pro_client.user))
 
 
+@pytest.mark.parametrize("ending", ["failed", "cancelled", "completed"])
+def test_every_final_status_reports_its_webhook(
+    make_job, webhook_receiver, monkeypatch, pro_client, ending
+):
+    """The contract: the job reports delivered or failed, attempts and the receiver's
+    status. A failed or cancelled job has no summary, so it never said."""
+    webhook_receiver.status = 202
+    job = make_job(callback_url=webhook_receiver.url)
+    if ending == "failed":
+        monkeypatch.setattr(pipeline, "get_face_engine", lambda: ExplodingEngine(RuntimeError()))
+    if ending == "cancelled":
+        assert pro_client.delete(f"/api/videos/{job.pk}").status_code == 204
+    else:
+        jobs.run_job(job_id=job.pk)
+    assert pro_client.get(f"/api/videos/{job.pk}").json()["webhook"] is None  # not yet sent
+
+    deliver_now(job=job)
+
+    outcome = {"delivered": True, "attempts": 1, "status_code": 202}
+    shown = pro_client.get(f"/api/videos/{job.pk}").json()
+    assert shown["status"] == ending and shown["webhook"] == outcome
+    listed = pro_client.get("/api/videos").json()["results"]
+    assert [item["webhook"] for item in listed] == [outcome]
+
+
 def test_an_unreachable_receiver_is_retried_with_backoff_and_recorded(
     make_job, webhook_receiver, settings
 ):
