@@ -2,7 +2,12 @@
 
 from django.conf import settings
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -64,7 +69,8 @@ class VideoSummarySerializer(serializers.Serializer):
     truncated = serializers.BooleanField(
         required=False,
         help_text="True when analysis stopped at a limit (the length, whatever the file's"
-        " header claimed, or the sampled-frame budget); only analysed_seconds were seen.",
+        " header claimed, or the sampled-frame budget), or the file ended (damaged or cut)"
+        " short of its declared length; only analysed_seconds were seen.",
     )
     analysed_seconds = serializers.FloatField(required=False)
     video = VideoInfoSerializer()
@@ -91,10 +97,19 @@ class VideoJobSerializer(serializers.Serializer):
     finished_at = serializers.DateTimeField(allow_null=True)
     error = serializers.SerializerMethodField()
     summary = VideoSummarySerializer(allow_null=True)
+    webhook = serializers.SerializerMethodField(
+        help_text="The callback_url's outcome once delivered or failed for good, for every"
+        " final status (a failed or cancelled job has no summary); null without a"
+        " callback_url or while attempts go on."
+    )
     results_url = serializers.SerializerMethodField()
 
     def get_error(self, job) -> str | None:
         return job.error or None
+
+    @extend_schema_field(WebhookDeliverySerializer(allow_null=True))
+    def get_webhook(self, job) -> dict | None:
+        return selectors.webhook_outcome(job)
 
     def get_results_url(self, job) -> str:
         return self.context["request"].build_absolute_uri(reverse("videos:results", args=[job.pk]))

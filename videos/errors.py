@@ -19,6 +19,7 @@ class CallbackUrlNotAllowed(DomainError):
 class TooManyTestEvents(DomainError):
     code = "rate_limited"
     default_message = "Too many test events; try again shortly."
+    retry_after_seconds = 60  # the limit is per minute
 
 
 class TooManyUnfinishedJobs(DomainError):
@@ -26,3 +27,6 @@ class TooManyUnfinishedJobs(DomainError):
 
     code = "rate_limited"
     default_message = "Too many unfinished video jobs; wait for one to finish."
+    # A slot frees when a job finishes, which no clock predicts: a minute, the longest
+    # any rate-limit 429 asks a client to wait.
+    retry_after_seconds = 60

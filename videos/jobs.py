@@ -41,6 +41,19 @@ class RetryLater(Exception):
     """Raised out of the actor so Dramatiq retries the message with backoff."""
 
 
+class VideoFileMissing(FileNotFoundError):
+    """The job's upload is not in MEDIA_ROOT (a shared volume not mounted yet, say)."""
+
+
+# Errors whose text we wrote for the job's owner: the job's error shows it as it is.
+PUBLIC_ERRORS = (
+    pipeline.VideoDecodeError,
+    pipeline.EngineUnavailable,
+    ValueError,  # pipeline.analyze's own checks of its options
+    VideoFileMissing,
+)
+
+
 def max_attempts() -> int:
     return max(1, int(settings.VIDEO_JOB_MAX_ATTEMPTS))
 
@@ -71,6 +84,18 @@ def discard_video_file(*, job_id) -> None:
     job = VideoJob.objects.filter(pk=job_id).only("file_path").first()
     if job is not None and job.file_path:
         remove_file(job_file_path(job))
+
+
+def _public_error(exc: BaseException) -> str:
+    """What a job's error may tell its owner about ``exc``. Any exception but our own may
+    carry internals in its text — PostgreSQL's IntegrityError names the relation and the
+    constraint, an OperationalError the database host, an OSError a path — so theirs goes
+    to the log only and the client reads what kind of failure it was."""
+    if isinstance(exc, PUBLIC_ERRORS):
+        return str(exc) or type(exc).__name__
+    if isinstance(exc, TRANSIENT_ERRORS):
+        return f"a temporary error ({type(exc).__name__}) persisted"
+    return "an internal error (the details are in the server's log)"
 
 
 def _short_error(exc: BaseException) -> str:
@@ -193,7 +218,7 @@ def run_job(*, job_id) -> str:
         VideoDetection.objects.filter(job_id=job.pk).delete()
         path = job_file_path(job)
         if path is None or not path.exists():
-            raise FileNotFoundError("the uploaded video is missing from MEDIA_ROOT")
+            raise VideoFileMissing("the uploaded video is missing from MEDIA_ROOT")
         result = pipeline.analyze(
             path,
             features=job.features,
@@ -218,9 +243,13 @@ def run_job(*, job_id) -> str:
     except pipeline.JobCancelled:
         return _stopped(job)
     except (pipeline.VideoDecodeError, pipeline.EngineUnavailable, ValueError) as exc:
-        fail_job(job_id=job.pk, message=str(exc) or type(exc).__name__, attempt=job.attempts)
+        if _lost_lease(job):  # cancelled while opening the file its cancel removed
+            return _stopped(job)
+        fail_job(job_id=job.pk, message=_public_error(exc), attempt=job.attempts)
         outcome = Status.FAILED
     except TRANSIENT_ERRORS as exc:
+        if _lost_lease(job):  # cancelled before the file was opened: not worth a retry
+            return _stopped(job)
         if job.attempts < max_attempts():
             logger.warning("Video job %s: attempt %d hit %r; retrying", job.pk, job.attempts, exc)
             _release_for_retry(job, exc)
@@ -228,18 +257,27 @@ def run_job(*, job_id) -> str:
         logger.exception("Video job %s: giving up after %d attempts", job.pk, job.attempts)
         fail_job(
             job_id=job.pk,
-            message=f"failed after {job.attempts} attempts: {_short_error(exc)}",
+            message=f"failed after {job.attempts} attempts: {_public_error(exc)}",
             attempt=job.attempts,
         )
         outcome = Status.FAILED
     except Exception as exc:  # noqa: BLE001 - any other error must end as a failed job
         logger.exception("Video job %s: analysis failed", job.pk)
         fail_job(
-            job_id=job.pk, message=f"analysis failed: {_short_error(exc)}", attempt=job.attempts
+            job_id=job.pk, message=f"analysis failed: {_public_error(exc)}", attempt=job.attempts
         )
         outcome = Status.FAILED
     webhooks.notify(job_id=job.pk)
     return outcome
+
+
+def _lost_lease(job: VideoJob) -> bool:
+    """The run no longer owns its job (cancelled, deleted or taken over); False when the
+    database cannot say, so a transient error still takes its retry."""
+    try:
+        return not _lease(job).exists()
+    except DatabaseError:
+        return False
 
 
 def _stopped(job: VideoJob) -> str:

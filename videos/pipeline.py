@@ -39,6 +39,10 @@ class VideoDecodeError(Exception):
     """The file cannot be opened or decoded as a video."""
 
 
+class UnsupportedCodec(VideoDecodeError):
+    """The container is readable but FFmpeg has no decoder for its video codec."""
+
+
 class EngineUnavailable(Exception):
     """A requested feature's engine is not installed on this server."""
 
@@ -100,6 +104,10 @@ class VideoInfo:
     height: int
     duration_seconds: float
     codec: str = ""
+    # False when the container gives no length at all (a live WebM, as browsers'
+    # MediaRecorder writes it): duration and frame count are then 0 for "unknown", not
+    # "empty", and the length limit is enforced while decoding.
+    length_declared: bool = True
 
 
 class VideoOutOfBounds(VideoDecodeError):
@@ -186,6 +194,10 @@ def probe(path: Path | str) -> VideoInfo:
         if not container.streams.video:
             raise VideoDecodeError("the file has no video stream")
         stream = container.streams.video[0]
+        if stream.codec_context is None:
+            # PyAV gives no codec context for a codec (an AVI fourcc, say) FFmpeg cannot
+            # decode: the file is well formed, its video is in a format we do not support.
+            raise UnsupportedCodec("the video's codec is not supported")
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         fps = float(rate) if rate else 0.0
         if not math.isfinite(fps) or fps <= 0:
@@ -196,6 +208,9 @@ def probe(path: Path | str) -> VideoInfo:
             duration = container.duration / av.time_base
         else:
             duration = 0.0
+        length_declared = (
+            stream.duration is not None or container.duration is not None or bool(stream.frames)
+        )
         width, height = stream.codec_context.width, stream.codec_context.height
         if width <= 0 or height <= 0:
             raise VideoDecodeError("the video stream declares no frame size")
@@ -206,18 +221,70 @@ def probe(path: Path | str) -> VideoInfo:
             height=int(height),
             duration_seconds=max(0.0, duration),
             codec=stream.codec_context.name or "",
+            length_declared=length_declared,
         )
 
 
-class FrameSampler:
-    """Yields (frame_index, timestamp_ms, rgb) for frames nearest each 1/sample_fps step.
+# Decoding that ends this much short of the declared length means the file was cut (an
+# upload or a copy stopped early: a faststart MP4's header still promises every frame).
+# The slack covers an honest file's last frame and a container's rounding.
+EARLY_END_MIN_SECONDS = 1.0
+EARLY_END_FRACTION = 0.05
+# Frame times are floats from integer timestamps: 0.49999999 s is the 0.5 s sample.
+SAMPLE_TIME_SLACK = 1e-6
 
+
+def _quarter_turns(frame: av.VideoFrame) -> int:
+    """Counter-clockwise quarter turns (0–3, as np.rot90 counts them) that show the frame as
+    a player does. A phone films portrait into landscape-stored frames and says so in the
+    display matrix, whose rotation PyAV reports as ``frame.rotation``: faces lying on
+    their side are not found, and boxes must be in the pixels people see."""
+    return round((frame.rotation or 0) / 90) % 4
+
+
+class _FrameClock:
+    """Seconds from the first frame, by the frames' own presentation times: never negative
+    and never backwards. A frame whose time falls behind the previous one (a muxer's bad
+    first timestamp, files joined end to end) continues the timeline one frame later, and
+    the frames after it keep their own spacing from there."""
+
+    def __init__(self, fps: float) -> None:
+        self.frame_seconds = 1.0 / fps
+        self.origin: float | None = None  # the file's time of second 0
+        self.last: float | None = None
+
+    def seconds(self, frame: av.VideoFrame, index: int) -> float:
+        if frame.time is None:
+            seconds = index * self.frame_seconds
+        else:
+            if self.origin is None:  # the first frame with a timestamp
+                self.origin = frame.time - index * self.frame_seconds
+            seconds = frame.time - self.origin
+        if self.last is not None and seconds < self.last:
+            seconds = self.last + self.frame_seconds
+            if frame.time is not None:
+                self.origin = frame.time - seconds
+        self.last = seconds
+        return seconds
+
+
+class FrameSampler:
+    """Yields (frame_index, timestamp_ms, rgb): the first frame at or after each multiple
+    of 1/sample_fps seconds of presentation time.
+
+    By time, not by frame index: a variable-frame-rate video (a phone slowing to 1 frame a
+    second in the dark, a screen recording) has no fixed number of frames per second, and
+    counting indexes at the header's average rate skipped whole seconds of it.
     Every frame is decoded (codecs need them) but only sampled ones are converted to RGB.
     Decoding stops at the limits whatever the headers said: a frame timestamp past
     ``max_seconds``, more than ``max_frames`` frames, or ``max_sampled_frames`` samples;
-    ``truncated`` then says frames were left (also when the rest could not be decoded),
-    and ``decoded_seconds`` how far it got.
-    Timestamps are the frames' own (presentation time from the first frame).
+    ``truncated`` then says frames were left (also when the rest could not be decoded, or
+    the file ended clearly short of its declared length), and ``decoded_seconds`` how far
+    it got.
+    Timestamps are the frames' own (presentation time from the first frame), never
+    negative or backwards (:class:`_FrameClock`). Frames are
+    turned upright by their display matrix; ``displayed_size`` is then (width, height) as
+    shown, once a frame was decoded.
     """
 
     def __init__(
@@ -231,17 +298,16 @@ class FrameSampler:
         self.path = path
         self.limits = limits or VideoLimits()
         self.info = info or probe(path)
-        fps = self.info.fps
-        self.max_frames = self.limits.max_frames(fps)
-        expected = max(1, min(self.info.frame_count or self.max_frames, self.max_frames))
+        self.max_frames = self.limits.max_frames(self.info.fps)
         # Spread the sample budget over the whole (declared) video rather than spending it
         # on its beginning; the hard stop below still holds if the header lied.
-        requested_step = max(1.0, fps / sample_fps)
-        self.step = max(requested_step, expected / self.limits.max_sampled_frames)
-        # What was really sampled: the request, unless the budget widened the step.
-        self.sample_fps = sample_fps if self.step == requested_step else fps / self.step
+        requested = 1.0 / sample_fps
+        self.interval = max(requested, self._declared_seconds() / self.limits.max_sampled_frames)
+        # What was really sampled: the request, unless the budget widened the interval.
+        self.sample_fps = sample_fps if self.interval == requested else 1.0 / self.interval
         self.truncated = False
         self.decoded_seconds = 0.0
+        self.displayed_size: tuple[int, int] | None = None
 
     def __iter__(self):
         limits = self.limits
@@ -256,12 +322,13 @@ class FrameSampler:
             frames = container.decode(stream)
             next_sample = 0.0
             samples = 0
-            first_time = None
+            clock = _FrameClock(fps)
             index = 0
             while True:
                 try:
                     frame = next(frames)
                 except StopIteration:
+                    self.truncated = self._ended_early()
                     return
                 except av.FFmpegError as exc:
                     if index == 0:
@@ -272,12 +339,7 @@ class FrameSampler:
                     # what was decoded stands, and the summary says the rest was not seen.
                     self.truncated = True
                     return
-                if frame.time is None:
-                    seconds = index / fps
-                else:
-                    if first_time is None:  # the first frame with a timestamp
-                        first_time = frame.time - index / fps
-                    seconds = frame.time - first_time
+                seconds = clock.seconds(frame, index)
                 if seconds > limits.max_seconds or index >= self.max_frames:
                     self.truncated = True
                     return
@@ -288,15 +350,39 @@ class FrameSampler:
                         reason="resolution",
                     )
                 self.decoded_seconds = max(self.decoded_seconds, seconds)
-                if index >= next_sample - 1e-6:
+                turns = _quarter_turns(frame)
+                if self.displayed_size is None:
+                    size = (frame.width, frame.height)
+                    self.displayed_size = size[::-1] if turns % 2 else size
+                if seconds >= next_sample - SAMPLE_TIME_SLACK:
                     if samples >= limits.max_sampled_frames:
                         self.truncated = True
                         return
-                    next_sample += self.step
+                    # The next multiple of the interval after this frame: after a long
+                    # frame the samples resume on the grid rather than catching up in a burst.
+                    passed = math.floor(seconds / self.interval + SAMPLE_TIME_SLACK)
+                    next_sample = (passed + 1) * self.interval
                     samples += 1
                     rgb = frame.to_ndarray(format="rgb24")
+                    if turns:
+                        rgb = np.ascontiguousarray(np.rot90(rgb, k=turns))
                     yield index, int(round(seconds * 1000.0)), rgb
                 index += 1
+
+
+    def _declared_seconds(self) -> float:
+        """The length the headers declare, within the limit; the limit when they say none."""
+        info = self.info
+        declared = info.duration_seconds or info.frame_count / info.fps
+        return min(declared or self.limits.max_seconds, self.limits.max_seconds)
+
+    def _ended_early(self) -> bool:
+        """The stream ended (no error) clearly before the length its header declared."""
+        if not (self.info.duration_seconds or self.info.frame_count):
+            return False  # a length nobody declared cannot be fallen short of
+        declared = self._declared_seconds()
+        seen = self.decoded_seconds + 1.0 / self.info.fps  # the last frame lasts a frame
+        return declared - seen > max(EARLY_END_MIN_SECONDS, EARLY_END_FRACTION * declared)
 
 
 def sampled_frames(
@@ -441,15 +527,17 @@ def analyze(
     timings["total"] = time.perf_counter() - started
 
     duration = max(info.duration_seconds, sampler.decoded_seconds, last_timestamp_ms / 1000.0)
+    # As shown (a portrait phone video is portrait here), like the boxes.
+    width, height = sampler.displayed_size or (info.width, info.height)
     summary = {
         "duration_seconds": rounding.seconds(duration),
-        # Cut at a limit (a header that lied about the length, or the sample budget):
-        # only the first analysed_seconds were seen.
+        # Cut at a limit (a header that lied about the length, or the sample budget), or
+        # a file that ends short of its declared length: only analysed_seconds were seen.
         "truncated": sampler.truncated,
         "analysed_seconds": rounding.seconds(sampler.decoded_seconds),
         "video": {
-            "width": info.width,
-            "height": info.height,
+            "width": width,
+            "height": height,
             "fps": rounding.frame_rate(info.fps),
             "frame_count": info.frame_count,
         },

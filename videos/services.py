@@ -116,9 +116,12 @@ def cancel_job(*, job: VideoJob) -> VideoJob:
     """Stop a queued or running job and keep it, marked `cancelled`; a finished job is
     returned as it is.
 
-    A running worker notices at its next sampled frame, writes nothing more and removes the
-    upload; a queued job's upload goes now (no worker will take it). The webhook, if the job
-    has a callback_url, reports `video.cancelled`.
+    The upload goes on commit (unless VISIONERA_KEEP_VIDEOS), whatever the job was doing:
+    a job marked running may have lost its worker, and then no worker would ever remove
+    it. A live worker keeps reading the file it has open (POSIX), notices the
+    cancellation at its next sampled frame and writes nothing more; one yet to open it
+    finds it gone, sees its lease is lost and stops. The webhook, if the job has a
+    callback_url, reports `video.cancelled`.
     """
     row = VideoJob.objects.select_for_update().filter(pk=job.pk).first()
     if row is not None and not row.is_finished:
@@ -126,8 +129,7 @@ def cancel_job(*, job: VideoJob) -> VideoJob:
         VideoJob.objects.filter(pk=job.pk).update(
             status=Status.CANCELLED, finished_at=now, heartbeat_at=now
         )
-        if row.status == Status.QUEUED:
-            transaction.on_commit(lambda: jobs.discard_video_file(job_id=job.pk))
+        transaction.on_commit(lambda: jobs.discard_video_file(job_id=job.pk))
         webhooks.notify(job_id=job.pk)
     job.refresh_from_db()
     return job

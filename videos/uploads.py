@@ -18,7 +18,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from videos.limits import video_limits
-from videos.pipeline import VideoDecodeError, VideoOutOfBounds, probe
+from videos.pipeline import UnsupportedCodec, VideoDecodeError, VideoOutOfBounds, probe
 from vision.media import StoredVideo
 from visionera.api.errors import CorruptFile, FileTooLarge, InsufficientStorage, UnsupportedFormat
 from visionera.api.fields import ImageUploadField, field_label
@@ -36,9 +36,13 @@ def _checked_video(path: Path, field: str):
         if exc.reason == "duration":
             raise FileTooLarge(message) from None
         raise UnsupportedFormat(message) from None
+    except UnsupportedCodec:
+        raise UnsupportedFormat(f"{field} is in a video codec that is not supported") from None
     except VideoDecodeError:
         raise CorruptFile(f"{field} has no readable video stream") from None
-    if info.frame_count <= 0:
+    if info.length_declared and info.frame_count <= 0:
+        # A header saying "no frames" is an empty video; one saying nothing is a live
+        # recording, bounded while decoding like any other.
         raise CorruptFile(f"{field} has no readable video stream")
     return info
 

@@ -10,6 +10,9 @@ Apps subclass DomainError in their own `errors.py` (e.g. faces.errors.Collection
 class DomainError(Exception):
     code = "invalid_request"
     default_message = "The request is invalid."
+    # Seconds after which asking again may succeed (a limit that frees up): the API sends
+    # it as Retry-After, which every 429 carries (the contract).
+    retry_after_seconds: int | None = None
 
     def __init__(self, message: str | None = None, *, extra: dict | None = None):
         self.message = message or self.default_message

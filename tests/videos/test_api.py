@@ -108,10 +108,11 @@ def test_status_shape(pro_client):
     body = response.json()
     assert set(body) == {
         "job_id", "status", "progress", "created_at", "started_at", "finished_at", "error",
-        "summary", "results_url",
+        "summary", "webhook", "results_url",
     }
     assert body["job_id"] == str(job.pk) and body["status"] == "queued"
     assert body["progress"] == 0 and body["error"] is None and body["summary"] is None
+    assert body["webhook"] is None
     assert body["results_url"].endswith(f"/api/videos/{job.pk}/results")
 
 

@@ -4,8 +4,10 @@ its upload is removed, no retry, a `video.cancelled` webhook); a finished job is
 another account's job is a 404 and stays as it was."""
 
 import json
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from tests.helpers import analysed_video_job, fixture_upload
 from tests.videos.conftest import FIXTURE_CLIP, ActorStandIn, deliver_now
@@ -92,6 +94,60 @@ def test_cancel_while_processing_stops_the_worker_at_its_next_frame(
     assert not path.exists()
     assert not WebhookDelivery.objects.filter(job=job).exists()  # no callback_url
     assert jobs.run_job(job_id=job.pk) == "skipped"  # a duplicate message changes nothing
+
+
+def test_cancelling_a_job_whose_worker_died_removes_its_file(
+    pro_client, media_root, django_capture_on_commit_callbacks
+):
+    """Marked running, its heartbeat long stale: no worker will come back to remove the
+    upload, so the cancellation does (it stayed until retention, forever with 0)."""
+    job = submit(pro_client, features="faces")
+    path = media_root / job.file_path
+    VideoJob.objects.filter(pk=job.pk).update(
+        status=VideoJob.Status.PROCESSING, attempts=1,
+        heartbeat_at=timezone.now() - timedelta(hours=1),
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert pro_client.delete(f"/api/videos/{job.pk}").status_code == 204
+
+    job.refresh_from_db()
+    assert job.status == VideoJob.Status.CANCELLED and not path.exists()
+    assert jobs.run_job(job_id=job.pk) == "skipped"  # the sweeper's re-send finds nothing
+
+
+def test_a_cancelled_running_job_keeps_its_file_when_files_are_kept(
+    pro_client, media_root, settings, django_capture_on_commit_callbacks
+):
+    settings.VIDEO_KEEP_FILES = True
+    job = submit(pro_client, features="faces")
+    VideoJob.objects.filter(pk=job.pk).update(status=VideoJob.Status.PROCESSING, attempts=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert pro_client.delete(f"/api/videos/{job.pk}").status_code == 204
+    assert (media_root / job.file_path).is_file()
+
+
+def test_a_worker_whose_file_went_with_the_cancel_stops_without_a_retry(
+    pro_client, media_root, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Cancelled between the worker's claim and its opening the file: the file is gone,
+    and the run ends as cancelled (no retry, no failure) instead of retrying a missing file."""
+    job = submit(pro_client, features="faces")
+    real_path = jobs.job_file_path
+    cancels = []
+
+    def cancelled_first(row):
+        if not cancels:  # the run's own look-up of its file; not the discard's after it
+            cancels.append(1)
+            with django_capture_on_commit_callbacks(execute=True):
+                assert pro_client.delete(f"/api/videos/{job.pk}").status_code == 204
+        return real_path(row)
+
+    monkeypatch.setattr(jobs, "job_file_path", cancelled_first)
+    assert jobs.run_job(job_id=job.pk) == "cancelled"  # no RetryLater raised
+    job.refresh_from_db()
+    assert job.status == VideoJob.Status.CANCELLED and job.error == ""
+    assert not (media_root / job.file_path).exists()
 
 
 def test_delete_of_a_finished_job_removes_it_and_its_results(pro_client):

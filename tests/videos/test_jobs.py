@@ -102,8 +102,28 @@ def test_an_engine_error_fails_the_job_with_a_short_message(make_job, monkeypatc
     assert jobs.run_job(job_id=job.pk) == "failed"
     job.refresh_from_db()
     assert job.status == "failed" and job.finished_at is not None
-    assert job.error == "analysis failed: RuntimeError: model exploded"
+    assert job.error == "analysis failed: an internal error (the details are in the server's log)"
     assert "Traceback" not in job.error and "\n" not in job.error
+
+
+def test_an_unexpected_errors_text_stays_in_the_log(make_job, monkeypatch, caplog):
+    """What PostgreSQL says of a failed check names the relation and the constraint: the
+    job's owner must not read it; the operator finds it in the log with the job id."""
+    from django.db import IntegrityError
+
+    internals = (
+        'new row for relation "videos_videodetection" violates check constraint'
+        ' "videos_videodetection_timestamp_ms_check"'
+    )
+    monkeypatch.setattr(
+        pipeline, "get_face_engine", lambda: ExplodingEngine(IntegrityError(internals))
+    )
+    job = make_job()
+    assert jobs.run_job(job_id=job.pk) == "failed"
+    job.refresh_from_db()
+    assert job.error == "analysis failed: an internal error (the details are in the server's log)"
+    assert "videos_videodetection" not in job.error and "IntegrityError" not in job.error
+    assert internals in caplog.text and str(job.pk) in caplog.text
 
 
 def test_a_missing_engine_fails_the_job_and_says_which(make_job, monkeypatch):
@@ -133,7 +153,7 @@ def test_a_transient_error_is_retried_then_fails_after_the_last_attempt(
     assert jobs.run_job(job_id=job.pk) == "failed"
     job.refresh_from_db()
     assert job.status == "failed" and job.attempts == 2
-    assert job.error == "failed after 2 attempts: OperationalError: db went away"
+    assert job.error == "failed after 2 attempts: a temporary error (OperationalError) persisted"
 
 
 def test_the_actor_asks_dramatiq_to_retry_only_transient_errors():
@@ -366,8 +386,35 @@ def test_a_failed_job_posts_a_failure_webhook(
     deliver_now(job=job)
     payload = webhook_receiver.json()
     assert payload["type"] == "video.failed"
-    assert payload["data"]["error"] == "analysis failed: RuntimeError: x"
+    assert payload["data"]["error"] == (
+        "analysis failed: an internal error (the details are in the server's log)"
+    )
     assert signature_ok(webhook_receiver.requests[0], account_secret(pro_client.user))
+
+
+@pytest.mark.parametrize("ending", ["failed", "cancelled", "completed"])
+def test_every_final_status_reports_its_webhook(
+    make_job, webhook_receiver, monkeypatch, pro_client, ending
+):
+    """The contract: the job reports delivered or failed, attempts and the receiver's
+    status. A failed or cancelled job has no summary, so it never said."""
+    webhook_receiver.status = 202
+    job = make_job(callback_url=webhook_receiver.url)
+    if ending == "failed":
+        monkeypatch.setattr(pipeline, "get_face_engine", lambda: ExplodingEngine(RuntimeError()))
+    if ending == "cancelled":
+        assert pro_client.delete(f"/api/videos/{job.pk}").status_code == 204
+    else:
+        jobs.run_job(job_id=job.pk)
+    assert pro_client.get(f"/api/videos/{job.pk}").json()["webhook"] is None  # not yet sent
+
+    deliver_now(job=job)
+
+    outcome = {"delivered": True, "attempts": 1, "status_code": 202}
+    shown = pro_client.get(f"/api/videos/{job.pk}").json()
+    assert shown["status"] == ending and shown["webhook"] == outcome
+    listed = pro_client.get("/api/videos").json()["results"]
+    assert [item["webhook"] for item in listed] == [outcome]
 
 
 def test_an_unreachable_receiver_is_retried_with_backoff_and_recorded(

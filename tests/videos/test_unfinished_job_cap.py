@@ -34,6 +34,7 @@ def test_past_the_cap_a_submission_is_refused_before_its_upload_is_stored(
     assert refused.status_code == 429
     assert refused.json()["error"]["code"] == "rate_limited"
     assert "queued or running" in refused.json()["error"]["message"]
+    assert refused["Retry-After"] == "60"  # as every 429 (the contract)
     assert len(media_files(media_root)) == stored
     assert VideoJob.objects.filter(owner=client.user).count() == CAP
 

@@ -160,7 +160,9 @@ def as_api_error(exc: Exception) -> ApiError | None:
     if isinstance(exc, ApiError):
         return exc
     if isinstance(exc, DomainError):
-        return error_class_for(exc.code)(exc.message, extra=exc.extra)
+        retry_after = exc.retry_after_seconds
+        headers = {"Retry-After": str(retry_after)} if retry_after else None
+        return error_class_for(exc.code)(exc.message, extra=exc.extra, headers=headers)
     if isinstance(exc, drf_exceptions.ValidationError):
         return InvalidRequest(_first_message(exc.detail), extra={"details": exc.detail})
     if isinstance(exc, (drf_exceptions.NotAuthenticated, drf_exceptions.AuthenticationFailed)):
