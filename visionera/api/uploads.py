@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 from contextlib import contextmanager
 
 import numpy as np
@@ -72,6 +73,67 @@ def memory_pixels(image: Image.Image) -> int:
     samples_per_pixel = sum(h * v for _, h, v, _ in layers) / (widest * tallest)
     coefficient_bytes = JPEG_COEFFICIENT_BYTES * samples_per_pixel * width * height
     return width * height + math.ceil(coefficient_bytes / PEAK_BYTES_PER_PIXEL)
+
+
+JPEG_MAX_SCANS = 100
+"""Scans a JPEG may hold. libjpeg decodes every scan over the whole image however little it
+carries (~24 ms per scan at 36 MP), so a 346 KB file repeating one scan 2500 times took
+63 s of CPU. Real encoders write far fewer: baseline 1 (or one per component), libjpeg's
+progressive mode 10 for colour, 6 for grey, 18 for CMYK (2 + 4 a component); the
+fixtures' photos at most 14. 100 leaves a wide margin and bounds the decode."""
+
+JPEG_MAX_SEGMENTS = 2000
+"""Marker segments a JPEG may hold, scans and their tables included. Real files have tens
+(a 1 MB ICC profile split into 64 KB APP2 segments is 16); without a cap, 20 MB of empty
+4-byte comments would keep the marker walk, and Pillow's own, busy for seconds each."""
+
+_JPEG_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+"""The next marker: in entropy-coded data FF 00 is a stuffed FF byte, FF D0–D7 a restart
+marker and FF FF fill before a marker, so none of them ends a scan."""
+
+_JPEG_UNSIZED_MARKERS = frozenset((0x01, 0xD8))  # TEM, SOI: no length follows
+_JPEG_SOS, _JPEG_EOI = 0xDA, 0xD9
+
+
+def jpeg_structure(data: bytes) -> tuple[int, int]:
+    """(scans, segments) of a JPEG, read the way libjpeg reads its markers: each segment
+    is skipped by its length, a scan's entropy-coded data by searching for the next marker
+    (in C: the walk costs milliseconds where decoding one scan costs tens). Stops at EOI,
+    or once past either cap, so its own cost is bounded too."""
+    scans = segments = 0
+    position = 2  # after SOI
+    while scans <= JPEG_MAX_SCANS and segments <= JPEG_MAX_SEGMENTS:
+        marker = _JPEG_MARKER.search(data, position)
+        if marker is None:
+            break
+        kind, position = data[marker.start() + 1], marker.end()
+        if kind == _JPEG_EOI:
+            break
+        segments += 1
+        if kind in _JPEG_UNSIZED_MARKERS:
+            continue
+        scans += kind == _JPEG_SOS
+        position += int.from_bytes(data[position:position + 2], "big")
+    return scans, segments
+
+
+def _refuse_costly_jpeg(upload, field: str) -> None:
+    """A JPEG whose structure would take seconds to minutes of CPU to read is refused
+    before Pillow parses or decodes it (its bytes are at most the plan's file size, and
+    are freed before Pillow reads them)."""
+    upload.seek(0)
+    scans, segments = jpeg_structure(upload.read())
+    if scans > JPEG_MAX_SCANS:
+        raise UnsupportedFormat(
+            f"{field} is a JPEG of more than {JPEG_MAX_SCANS} scans, which no encoder writes;"
+            f" at most {JPEG_MAX_SCANS} are supported"
+        )
+    if segments > JPEG_MAX_SEGMENTS:
+        raise UnsupportedFormat(
+            f"{field} is a JPEG of more than {JPEG_MAX_SEGMENTS} marker segments, which no"
+            f" encoder writes; at most {JPEG_MAX_SEGMENTS} are supported"
+        )
+
 
 # Truncated files are errors, never silently padded with grey.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -246,6 +308,8 @@ def _opened_image(upload, *, field: str, max_bytes: int, plan_name: str | None):
     declared = sniff_image_format(head)
     if declared is None:
         raise UnsupportedFormat(f"{field} is not a JPEG, PNG, WebP or GIF image")
+    if declared == "JPEG":
+        _refuse_costly_jpeg(upload, field)
     upload.seek(0)
     max_pixels = settings.VISIONERA_MAX_IMAGE_PIXELS
     try:
