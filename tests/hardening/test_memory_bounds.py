@@ -6,8 +6,9 @@ did before: models are loaded and one real photo analysed first, the kernel's pe
 mark is reset (/proc/self/clear_refs), and the peak's growth over the resident size is
 compared with visionera.api.uploads'
 request_memory_bound (8 bytes a pixel + 48 MB). The bombs are a few kilobytes, are all
-under the default 50 MP cap (so they are decoded, not refused), and each made the process
-grow by far more before the fix (measured: 16-bit PNG 1.39 GB, palette PNG 745 MB).
+under the default 50 MP cap (so they are decoded, not refused, except the WebP, whose
+decoder's memory counts it at 2.5 × its pixels), and each made the process grow by far
+more before the fix (measured: 16-bit PNG 1.39 GB, palette PNG 745 MB, WebP 797 MB).
 """
 
 import json
@@ -125,6 +126,16 @@ def jpeg(path: Path, mode="CMYK", size=(WIDTH, HEIGHT), **options) -> Path:
     return path
 
 
+def webp(path: Path, mode="RGB", size=(WIDTH, HEIGHT), **options) -> Path:
+    # One colour: a few kilobytes whatever the size; encoded in a throwaway process too.
+    code = (
+        "import sys; from PIL import Image; "
+        f"Image.new({mode!r}, {size!r}, 'teal').save(sys.argv[1], 'WEBP', **{options!r})"
+    )
+    subprocess.run([sys.executable, "-c", code, str(path)], check=True, timeout=120)
+    return path
+
+
 @pytest.fixture(scope="module")
 def bombs(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("bombs")
@@ -137,6 +148,7 @@ def bombs(tmp_path_factory) -> dict[str, Path]:
         "RGBA PNG": png(folder / "rgba.png", bit_depth=8, color_type=6, channels=4),
         "16-bit RGB PNG": png(folder / "rgb16.png", bit_depth=16, color_type=2, channels=3),
         "CMYK JPEG": jpeg(folder / "cmyk.jpg"),
+        "lossless WebP": webp(folder / "lossless.webp", lossless=True),
     }
 
 
@@ -191,6 +203,31 @@ def test_a_progressive_jpeg_under_the_cap_stays_under_its_bound(tmp_path):
     assert 45_000_000 < counted <= 50_000_000  # 28 MP, counted as 49 MP: decoded
     result = _measure("single", path)
     assert result["pixels"] == [7000 * 4000]
+    assert result["growth"] < request_memory_bound(counted), result["growth"] / 1e6
+
+
+def test_a_49_megapixel_webp_is_refused_from_its_header(bombs):
+    """Pillow decodes a WebP through libwebp's animation decoder, two RGBA canvases and a
+    copy of the frame beside its own image: measured before the fix, this 2 KB file grew
+    the process by 797 MB (16 bytes a pixel) against a bound of 446 MB. WebP counts at
+    2.5 × its pixels against the cap now."""
+    path = bombs["lossless WebP"]
+    assert path.stat().st_size < 10_000
+    with pytest.raises(FileTooLarge, match="WebP image of 8000×6213 px"):
+        image_from_bytes(path.read_bytes(), max_bytes=10**9)
+
+
+@pytest.mark.parametrize("mode, options", [
+    ("RGBA", {"quality": 50}),  # the costliest measured: 16.4 bytes a pixel
+    ("RGB", {"lossless": True}),
+])
+def test_a_webp_under_the_cap_stays_under_its_bound(tmp_path, mode, options):
+    path = webp(tmp_path / "under.webp", mode, (5000, 3990), **options)
+    with Image.open(path) as opened:
+        counted = memory_pixels(opened)
+    assert 49_000_000 < counted <= 50_000_000  # 20 MP, counted as 50 MP: decoded
+    result = _measure("single", path)
+    assert result["pixels"] == [5000 * 3990]
     assert result["growth"] < request_memory_bound(counted), result["growth"] / 1e6
 
 

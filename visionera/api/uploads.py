@@ -47,7 +47,8 @@ PEAK_OVERHEAD_BYTES = 48 * 1024 * 1024
 analysing an image of P pixels raises the process's peak RSS by at most
 8 × P + 48 MB — the decoder's own image (≤ 4 bytes a pixel: RGB, RGBA, CMYK, 32-bit),
 the 3-byte RGB array, and strip-sized temporaries; P is `memory_pixels`, which also counts
-a progressive JPEG's coefficients. At the default 50 MP cap: ≤ 448 MB.
+a progressive JPEG's coefficients and a WebP decoder's canvases. At the default 50 MP cap:
+≤ 448 MB.
 tests/hardening/test_memory_bounds.py measures it on hostile images."""
 
 
@@ -59,20 +60,43 @@ JPEG_COEFFICIENT_BYTES = 2
 """A progressive JPEG's decoder (libjpeg) holds every DCT coefficient of the image, two bytes
 a sample of each component at its own sampling, from the first scan to the last."""
 
+WEBP_DECODER_BYTES_PER_PIXEL = 12
+"""Pillow (12) decodes every WebP, still or animated, through libwebp's animation decoder,
+which keeps two RGBA canvases (the frame and the previous one: 8 bytes a pixel) while the
+image is open and hands the frame to Pillow as a 4-byte-a-pixel copy, all beside Pillow's
+own image. Measured through detection: 15 to 16.4 bytes a pixel in all, lossless or lossy,
+RGB or RGBA, where the bound allows 8; a 49.7 MP WebP of 2 KB grew a server by 761 MB."""
 
-def memory_pixels(image: Image.Image) -> int:
-    """The pixels an opened image's decoding is counted as, against the pixel cap and in
-    request_memory_bound: its own, plus a progressive JPEG's coefficient buffer in pixels'
-    worth of bytes (CMYK at full sampling doubles them; the usual 4:2:0 YCbCr adds 3/8)."""
+
+def _decoder_extra_bytes(image: Image.Image) -> float:
+    """What decoding an opened image holds beyond the bound's usual 4-byte decoded image."""
     width, height = image.size
+    if image.format == "WEBP":
+        return WEBP_DECODER_BYTES_PER_PIXEL * width * height
     if image.format != "JPEG" or not image.info.get("progressive"):
-        return width * height
+        return 0
     layers = getattr(image, "layer", None) or [("", 1, 1, 0)] * len(image.getbands())
     widest = max(h for _, h, _, _ in layers) or 1
     tallest = max(v for _, _, v, _ in layers) or 1
     samples_per_pixel = sum(h * v for _, h, v, _ in layers) / (widest * tallest)
-    coefficient_bytes = JPEG_COEFFICIENT_BYTES * samples_per_pixel * width * height
-    return width * height + math.ceil(coefficient_bytes / PEAK_BYTES_PER_PIXEL)
+    return JPEG_COEFFICIENT_BYTES * samples_per_pixel * width * height
+
+
+def memory_pixels(image: Image.Image) -> int:
+    """The pixels an opened image's decoding is counted as, against the pixel cap and in
+    request_memory_bound: its own, plus what its decoder holds beyond them in pixels' worth
+    of bytes — a progressive JPEG's coefficients (CMYK at full sampling doubles the count;
+    the usual 4:2:0 YCbCr adds 3/8), a WebP's canvases (× 2.5)."""
+    width, height = image.size
+    return width * height + math.ceil(_decoder_extra_bytes(image) / PEAK_BYTES_PER_PIXEL)
+
+
+_COSTLIER_THAN_ITS_PIXELS = {
+    "JPEG": ("a progressive JPEG", "a baseline JPEG"),
+    "WEBP": ("a WebP image", "a JPEG or PNG"),
+}
+"""How the pixel cap's refusal names a format that memory_pixels counts above its pixels,
+and a format of the same size that would fit."""
 
 
 JPEG_MAX_SCANS = 100
@@ -322,10 +346,11 @@ def _opened_image(upload, *, field: str, max_bytes: int, plan_name: str | None):
                     f" the limit is {max_pixels / 1e6:.0f} megapixels"
                 )
             if (counted := memory_pixels(image)) > max_pixels:
+                kind, would_fit = _COSTLIER_THAN_ITS_PIXELS[image.format]
                 raise FileTooLarge(
-                    f"{field} is a progressive JPEG of {width}×{height} px: decoding it takes"
+                    f"{field} is {kind} of {width}×{height} px: decoding it takes"
                     f" the memory of {counted / 1e6:.1f} megapixels; the limit is"
-                    f" {max_pixels / 1e6:.0f} megapixels (a baseline JPEG of this size fits)"
+                    f" {max_pixels / 1e6:.0f} megapixels ({would_fit} of this size fits)"
                 )
             if width < MIN_IMAGE_SIDE or height < MIN_IMAGE_SIDE:
                 raise ImageTooSmall(
