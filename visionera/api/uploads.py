@@ -276,8 +276,8 @@ def _rgb_array(image: Image.Image) -> np.ndarray:
 def _upright(pixels: np.ndarray, orientation: int) -> np.ndarray:
     """Apply an EXIF orientation to the array, as ImageOps.exif_transpose would.
 
-    Done on the uint8 array after Pillow's image is released, so turning a photo costs one
-    RGB copy instead of a second full Pillow image.
+    Done on the uint8 array after Pillow's image is released (decode_image drops it), so
+    turning a photo costs one RGB copy instead of a second full Pillow image.
     """
     turned = {
         2: lambda a: a[:, ::-1],
@@ -397,6 +397,10 @@ def decode_image(
         scale = _draft(image, reduce_to_side)
         image.load()
         pixels = _rgb_array(image)
+    # close() leaves Pillow's decoded image (up to 4 bytes a pixel) alive as long as a name
+    # refers to it: dropped here, so turning the array never holds both (measured at
+    # 49.7 MP with orientation 6: 483 MB with it, 334 MB without, as orientation 1).
+    del image
     size = int(upload.size)
     return DecodedImage(
         pixels=_upright(pixels, orientation),
