@@ -72,6 +72,20 @@ def decoded():
 if mode == "batch":
     result = services.batch_match(images=decoded(), threshold=0.6)
     faces = [image["faces_detected"] for image in result["images"]]
+elif mode == "compare":  # as FaceCompareApi: headers counted first, pixels decoded later
+    from PIL import Image
+    from faces.errors import NoFaceDetected
+    from visionera.api.uploads import decodable_together, memory_pixels
+    counted = []
+    for path in paths:
+        with Image.open(path) as opened:
+            counted.append(memory_pixels(opened))
+    together = decodable_together(*counted)
+    try:
+        result = services.compare_faces(images=decoded(), threshold=0.6, held_together=together)
+        faces = list(result["faces_detected"].values())
+    except NoFaceDetected as error:
+        faces = list(error.extra["faces_detected"].values())
 else:
     faces = [services.detect_faces(image=image)["count"] for image in decoded()]
 print(json.dumps({"growth": peak_growth(before), "pixels": pixels, "faces": faces}))
@@ -267,6 +281,58 @@ def test_batch_memory_is_one_image_not_the_sum_of_the_batch(bombs):
     result = _measure("batch", *paths)
     assert result["faces"] == [0] * 8
     assert result["growth"] < request_memory_bound(WIDTH * HEIGHT), result["growth"] / 1e6
+
+
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_compare_of_two_49_megapixel_images_stays_under_one_images_bound(tmp_path, orientation):
+    """Compare held both decoded images (and described them in parallel): two 49.7 MP RGBA
+    PNGs grew the process by 512 MB (495 MB with orientation 6; 549 / 635 MB on a server
+    before the EXIF fix) against a bound of 446 MB. Images that do not fit the pixel cap
+    together are now decoded, described and dropped one at a time."""
+    extra = b"" if orientation == 1 else _chunk(
+        b"eXIf", _orientation_exif(orientation)[len(b"Exif\0\0"):]
+    )
+    path = png(tmp_path / "rgba.png", bit_depth=8, color_type=6, channels=4, extra=extra)
+    result = _measure("compare", path, path)
+    assert result["pixels"] == [WIDTH * HEIGHT] * 2
+    assert result["faces"] == [0, 0]
+    assert result["growth"] < request_memory_bound(WIDTH * HEIGHT), result["growth"] / 1e6
+
+
+def test_the_compare_endpoint_holds_both_images_only_when_they_fit_together(
+    pro_client, settings
+):
+    """Through the API: two 12 MP PNGs. Together (24 MP) they fit the 50 MP cap and are
+    decoded at once, then described in parallel, as before; under a 20 MP cap each is
+    decoded, described and dropped before the other (tracemalloc's heap peak: one image)."""
+    import io
+    import tracemalloc
+
+    from tests.helpers import upload
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (4000, 3000), (90, 120, 150)).save(buffer, format="PNG")
+    one_image = 4000 * 3000 * 3
+
+    def heap_peak_of_a_compare():
+        images = {name: upload(f"{name}.png", buffer.getvalue()) for name in ("source", "target")}
+        tracemalloc.start()
+        try:
+            response = pro_client.post("/api/faces/compare", images)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert response.status_code == 400, response.content[:300]
+        assert response.json()["error"]["code"] == "no_face_detected"
+        return peak
+
+    together = heap_peak_of_a_compare()
+    settings.VISIONERA_MAX_IMAGE_PIXELS = 20_000_000
+    one_at_a_time = heap_peak_of_a_compare()
+    print(f"compare of two 12 MP images: heap peak {together / 1e6:.0f} MB together,"
+          f" {one_at_a_time / 1e6:.0f} MB one at a time")
+    assert together > 2 * one_image
+    assert one_at_a_time < 2 * one_image  # the image, its grey copy for the detector, strips
 
 
 def test_the_batch_endpoint_decodes_one_image_at_a_time(pro_client):

@@ -368,11 +368,22 @@ def _opened_image(upload, *, field: str, max_bytes: int, plan_name: str | None):
 
 def check_image_header(
     upload, *, field: str, max_bytes: int, plan_name: str | None = None
-) -> None:
+) -> int:
     """decode_image's checks that need only the header (bytes, format, pixel cap, minimum
-    size), for refusing a bad image in a batch before decoding any of the others."""
-    with _opened_image(upload, field=field, max_bytes=max_bytes, plan_name=plan_name):
-        pass
+    size), for refusing a bad image in a batch before decoding any of the others; returns
+    the image's memory_pixels."""
+    with _opened_image(
+        upload, field=field, max_bytes=max_bytes, plan_name=plan_name
+    ) as (image, _):
+        return memory_pixels(image)
+
+
+def decodable_together(*counted_pixels: int) -> bool:
+    """Whether images of these memory_pixels may be decoded and held at once: only when
+    together they are within the pixel cap, so one request holding several never exceeds
+    the bound of the largest single image it could send (request_memory_bound at the cap).
+    Otherwise each is decoded, analysed and dropped before the next."""
+    return sum(counted_pixels) <= settings.VISIONERA_MAX_IMAGE_PIXELS
 
 
 def decode_image(
