@@ -250,6 +250,38 @@ def test_an_ordinary_progressive_jpeg_is_still_read(pro_client, options):
     assert response.json()["count"] == 1
 
 
+# --------------------------------------------------------------------------- PNG text
+
+
+def png_with_compressed_text(chunks: int, inflated_bytes: int = 1 << 20) -> bytes:
+    """A 64 × 64 PNG carrying ``chunks`` zTXt chunks, each a few hundred bytes that inflate
+    to ``inflated_bytes`` (Pillow's per-chunk limit): 63 of them are a 66 KB file."""
+    text = zlib.compress(b"a" * inflated_bytes, 9)
+    ztxt = b"".join(
+        _png_chunk(b"zTXt", b"note%d\x00\x00" % index + text) for index in range(chunks)
+    )
+    image = image_bytes(64, 64, fmt="PNG")
+    first_idat = image.index(b"IDAT") - 4
+    return image[:first_idat] + ztxt + image[first_idat:]
+
+
+def test_a_png_of_64_mb_of_compressed_text_is_refused_without_inflating_it(pro_client):
+    bomb = png_with_compressed_text(63)
+    assert len(bomb) < 100_000
+    _warm_up(pro_client)
+    with PeakMemory() as memory:
+        response = _detect(pro_client, "text.png", bomb)
+    _error(response, 400, "corrupt_file")
+    assert memory.heap_peak < 16 * 1024 * 1024, memory.heap_peak / 1e6  # was 67 MB
+
+
+def test_a_png_with_ordinary_text_metadata_is_read(pro_client):
+    # Kilobytes of XMP or generator parameters, as real PNGs carry: under the text limit.
+    response = _detect(pro_client, "meta.png", png_with_compressed_text(3, 200_000))
+    assert response.status_code == 200, response.content[:300]
+    assert response.json()["count"] == 0
+
+
 # --------------------------------------------------------------------------- EXIF rotation
 
 

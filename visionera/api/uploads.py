@@ -19,7 +19,7 @@ from contextlib import contextmanager
 
 import numpy as np
 from django.conf import settings
-from PIL import Image, ImageFile, UnidentifiedImageError
+from PIL import Image, ImageFile, PngImagePlugin, UnidentifiedImageError
 
 from vision.media import DecodedImage
 from visionera.api.errors import (
@@ -161,6 +161,12 @@ def _refuse_costly_jpeg(upload, field: str) -> None:
 
 # Truncated files are errors, never silently padded with grey.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+# PNG text chunks are decoded into image.info at open(), outside the pixel cap, and the app
+# never reads them: Pillow's default allowed 64 MB of them (a 66 KB file of 63 zTXt chunks
+# inflating to 1 MB each grew the process by 64 MB). 4 MB is ample for real metadata (XMP,
+# generator parameters are kilobytes); past it Pillow raises ValueError, a 400
+# corrupt_file. Each chunk stays at 1 MB (MAX_TEXT_CHUNK): embedded ICC profiles share it.
+PngImagePlugin.MAX_TEXT_MEMORY = 4 * 1024 * 1024
 # Pillow's own bomb guard is a process-wide number compared at open(): changing it per
 # request races between gthread threads, and between its warning and error thresholds it
 # only warns. decode_image checks settings.VISIONERA_MAX_IMAGE_PIXELS itself, from the
