@@ -14,6 +14,7 @@ from visionera.api.errors import InvalidRequest
 from visionera.api.fields import CommaListField, DeferredImageUploadField, ImageUploadField
 from visionera.api.pagination import PageNumberPagination
 from visionera.api.serializers import BoxSerializer
+from visionera.api.uploads import decodable_together
 from visionera.api.views import EndpointView
 
 THRESHOLD_HELP = (
@@ -56,8 +57,12 @@ class FaceCompareApi(_FacesView):
     upload_files = 2
 
     class InputSerializer(serializers.Serializer):
-        source = ImageUploadField(help_text="First face image (JPEG, PNG, WebP or GIF).")
-        target = ImageUploadField(help_text="Second face image.")
+        # Headers checked here, pixels decoded by the service: one at a time when the two
+        # would not fit one image's memory bound together (docs/HARDENING.md).
+        source = DeferredImageUploadField(
+            help_text="First face image (JPEG, PNG, WebP or GIF)."
+        )
+        target = DeferredImageUploadField(help_text="Second face image.")
         threshold = _threshold_field()
 
     class OutputSerializer(serializers.Serializer):
@@ -79,8 +84,11 @@ class FaceCompareApi(_FacesView):
     )
     def post(self, request):
         data = self.validated(self.InputSerializer)
+        pending = (data["source"], data["target"])
         result = services.compare_faces(
-            source=data["source"], target=data["target"], threshold=data["threshold"]
+            images=(image.decode() for image in pending),
+            held_together=decodable_together(*(image.memory_pixels for image in pending)),
+            threshold=data["threshold"],
         )
         return self.render(self.OutputSerializer, result)
 

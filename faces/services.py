@@ -38,14 +38,38 @@ def _verdict(*, distance: float, threshold: float) -> dict:
     }
 
 
-def compare_faces(*, source: DecodedImage, target: DecodedImage, threshold: float) -> dict:
-    """1:1: the largest face of each image, distance → match, similarity, confidence."""
-    # Only the largest faces are compared: coarse-to-fine finds them for a quarter of the
-    # detection work; faces_detected may then leave out faces too small to be the largest
-    # (under ~150 px at the 1280 px scan scale, docs/FACES.md).
-    found_source, found_target = engine.get_face_engine().detect_many(
-        [source.pixels, target.pixels], descriptors=True, max_faces=1, coarse_to_fine=True
-    )
+COMPARED_FACE = {"descriptors": True, "max_faces": 1, "coarse_to_fine": True}
+"""How compare looks for each image's face, whether its images are held together or not.
+
+Only the largest faces are compared: coarse-to-fine finds them for a quarter of the
+detection work; faces_detected may then leave out faces too small to be the largest (under
+~150 px at the 1280 px scan scale, docs/FACES.md)."""
+
+
+def _largest_face_of_each(
+    images: Iterable[DecodedImage], *, held_together: bool
+) -> list[list[engine.DetectedFace]]:
+    face_engine = engine.get_face_engine()
+    if held_together:  # both in memory: described in parallel
+        return face_engine.detect_many([image.pixels for image in images], **COMPARED_FACE)
+    found = []
+    for image in images:
+        found.append(face_engine.detect(image.pixels, **COMPARED_FACE))
+        del image  # the pixels go before the next image is decoded
+    return found
+
+
+def compare_faces(
+    *, images: Iterable[DecodedImage], threshold: float, held_together: bool = True
+) -> dict:
+    """1:1: the largest face of each image (the source, then the target), distance → match,
+    similarity, confidence.
+
+    ``images`` may be a generator that decodes each upload on demand: unless
+    ``held_together`` (both fit one image's memory bound), each image is described and its
+    pixels dropped before the other is decoded. The answer is the same either way.
+    """
+    found_source, found_target = _largest_face_of_each(images, held_together=held_together)
     faces_detected = {"image1": len(found_source), "image2": len(found_target)}
     if not found_source or not found_target:
         missing = [

@@ -297,6 +297,27 @@ def test_a_large_jpeg_decodes_reduced_only_when_asked_and_reports_its_scale():
 
 
 
+@pytest.mark.parametrize("mode, scans", [("L", 6), ("RGB", 10), ("CMYK", 18)])
+@pytest.mark.parametrize("options", [{}, {"optimize": True}, {"subsampling": 0}])
+def test_libjpegs_progressive_scans_are_counted_far_under_the_cap(mode, scans, options):
+    """What libjpeg's progressive mode writes, read by the marker walk: EXIF and comment
+    segments are skipped by their length, entropy-coded data (stuffed FF 00 bytes, restart
+    markers) never ends a scan early."""
+    from visionera.api.uploads import JPEG_MAX_SCANS, jpeg_structure
+
+    buffer = io.BytesIO()
+    noise = Image.effect_noise((400, 300), 80).convert(mode)
+    exif = Image.Exif()
+    exif[0x010E] = "\xff\xda" * 50  # an SOS marker's bytes inside a segment
+    noise.save(buffer, format="JPEG", progressive=True, restart_marker_rows=1,
+               comment=b"\xff\xda\xff\xd9", exif=exif, **options)
+    counted, segments = jpeg_structure(buffer.getvalue())
+    assert counted == scans and scans * 5 < JPEG_MAX_SCANS
+    assert segments < 50
+    decoded = _decode(buffer.getvalue())
+    assert (decoded.width, decoded.height) == (400, 300)
+
+
 def test_the_video_limit_is_the_500_mb_the_contract_states(settings):
     from visionera.units import megabytes
 

@@ -76,3 +76,34 @@ def test_bad_threshold_is_invalid_request(free_client):
     response = _compare(free_client, packaged_astronaut(), packaged_astronaut(), threshold="abc")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_request"
+
+
+@pytest.mark.parametrize("source, target", [
+    ("obama.jpg", "obama2.jpg"),
+    ("two_people.jpg", "biden.jpg"),
+])
+def test_one_image_at_a_time_gives_the_same_answer_as_both_together(
+    free_client, settings, source, target, monkeypatch
+):
+    """Images that fit the pixel cap together are described in parallel; otherwise one at a
+    time (docs/HARDENING.md). Which one happened must never show in the answer."""
+    from PIL import Image
+
+    from faces import engine
+    from tests.helpers import fixture_path
+
+    calls = []
+    real_detect_many = engine.FaceEngine.detect_many
+    monkeypatch.setattr(
+        engine.FaceEngine, "detect_many",
+        lambda self, images, **options: calls.append(len(images))
+        or real_detect_many(self, images, **options),
+    )
+    together = _compare(free_client, photo(source), photo(target))
+    assert calls == [2]
+    sizes = [Image.open(fixture_path(f"faces/{name}")).size for name in (source, target)]
+    settings.VISIONERA_MAX_IMAGE_PIXELS = max(width * height for width, height in sizes) + 1
+    one_at_a_time = _compare(free_client, photo(source), photo(target))
+    assert calls == [2]  # not called again: each image was detected on its own
+    assert together.status_code == one_at_a_time.status_code == 200
+    assert together.json() == one_at_a_time.json()

@@ -9,6 +9,7 @@ import io
 import json
 import resource
 import struct
+import time
 import tracemalloc
 import zipfile
 import zlib
@@ -190,6 +191,93 @@ def test_polyglot_image_with_trailing_zip_is_read_as_the_image(pro_client, fmt):
     data = image_bytes(160, 120, fmt=fmt) + zip_archive()
     assert zipfile.is_zipfile(io.BytesIO(data))  # it really is both
     response = _detect(pro_client, f"polyglot.{fmt.lower()}", data)
+    assert response.status_code == 200, response.content[:300]
+    assert response.json()["count"] == 0
+
+
+# --------------------------------------------------------------------------- CPU bombs
+
+
+def progressive_jpeg_repeating_its_last_scan(copies: int, side: int = 2000) -> bytes:
+    """A grey progressive JPEG whose last DHT + SOS pair (its AC refinement scan, a few
+    bytes of a flat image) is repeated ``copies`` times before EOI: valid to libjpeg, which
+    decodes each copy over the whole image (at 6000 px, 2500 copies took 63 s of CPU)."""
+    buffer = io.BytesIO()
+    Image.new("L", (side, side), 128).save(buffer, format="JPEG", progressive=True)
+    data = buffer.getvalue()
+    last_scan = data.rfind(b"\xff\xda")
+    last_table = data.rfind(b"\xff\xc4", 0, last_scan)  # libjpeg writes one per scan
+    assert 0 < last_table < last_scan and data.endswith(b"\xff\xd9")
+    return data[:-2] + data[last_table:-2] * copies + b"\xff\xd9"
+
+
+def _warm_up(client):
+    # The test client's first request imports and builds what every request needs (~1 s).
+    _error(_detect(client, "tiny.png", image_bytes(32, 32)), 400, "image_too_small")
+
+
+def test_a_jpeg_of_thousands_of_scans_is_refused_before_decoding(pro_client):
+    bomb = progressive_jpeg_repeating_its_last_scan(2500)
+    assert len(bomb) < 400_000  # small enough for the free plan
+    _warm_up(pro_client)
+    started = time.perf_counter()
+    body = _error(_detect(pro_client, "scans.jpg", bomb), 400, "unsupported_format")
+    elapsed = time.perf_counter() - started
+    assert "more than 100 scans" in body["error"]["message"]
+    assert elapsed < 0.5, f"{elapsed:.1f} s"  # decoding it takes seconds (minutes at 36 MP)
+
+
+def test_a_jpeg_of_thousands_of_empty_segments_is_refused_at_once(pro_client):
+    bomb = image_bytes(160, 120, fmt="JPEG")
+    bomb = bomb[:2] + b"\xff\xfe\x00\x02" * 500_000 + bomb[2:]  # 2 MB of empty comments
+    _warm_up(pro_client)
+    started = time.perf_counter()
+    body = _error(_detect(pro_client, "comments.jpg", bomb), 400, "unsupported_format")
+    elapsed = time.perf_counter() - started
+    assert "more than 2000 marker segments" in body["error"]["message"]
+    assert elapsed < 0.5, f"{elapsed:.1f} s"
+
+
+@pytest.mark.parametrize(
+    "options", [{"progressive": True}, {"progressive": True, "optimize": True}]
+)
+def test_an_ordinary_progressive_jpeg_is_still_read(pro_client, options):
+    photo = Image.open(fixture_path("faces/obama.jpg")).convert("RGB")
+    buffer = io.BytesIO()
+    photo.save(buffer, format="JPEG", quality=90, **options)
+    response = _detect(pro_client, "progressive.jpg", buffer.getvalue())
+    assert response.status_code == 200, response.content[:300]
+    assert response.json()["count"] == 1
+
+
+# --------------------------------------------------------------------------- PNG text
+
+
+def png_with_compressed_text(chunks: int, inflated_bytes: int = 1 << 20) -> bytes:
+    """A 64 × 64 PNG carrying ``chunks`` zTXt chunks, each a few hundred bytes that inflate
+    to ``inflated_bytes`` (Pillow's per-chunk limit): 63 of them are a 66 KB file."""
+    text = zlib.compress(b"a" * inflated_bytes, 9)
+    ztxt = b"".join(
+        _png_chunk(b"zTXt", b"note%d\x00\x00" % index + text) for index in range(chunks)
+    )
+    image = image_bytes(64, 64, fmt="PNG")
+    first_idat = image.index(b"IDAT") - 4
+    return image[:first_idat] + ztxt + image[first_idat:]
+
+
+def test_a_png_of_64_mb_of_compressed_text_is_refused_without_inflating_it(pro_client):
+    bomb = png_with_compressed_text(63)
+    assert len(bomb) < 100_000
+    _warm_up(pro_client)
+    with PeakMemory() as memory:
+        response = _detect(pro_client, "text.png", bomb)
+    _error(response, 400, "corrupt_file")
+    assert memory.heap_peak < 16 * 1024 * 1024, memory.heap_peak / 1e6  # was 67 MB
+
+
+def test_a_png_with_ordinary_text_metadata_is_read(pro_client):
+    # Kilobytes of XMP or generator parameters, as real PNGs carry: under the text limit.
+    response = _detect(pro_client, "meta.png", png_with_compressed_text(3, 200_000))
     assert response.status_code == 200, response.content[:300]
     assert response.json()["count"] == 0
 

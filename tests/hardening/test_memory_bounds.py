@@ -6,8 +6,9 @@ did before: models are loaded and one real photo analysed first, the kernel's pe
 mark is reset (/proc/self/clear_refs), and the peak's growth over the resident size is
 compared with visionera.api.uploads'
 request_memory_bound (8 bytes a pixel + 48 MB). The bombs are a few kilobytes, are all
-under the default 50 MP cap (so they are decoded, not refused), and each made the process
-grow by far more before the fix (measured: 16-bit PNG 1.39 GB, palette PNG 745 MB).
+under the default 50 MP cap (so they are decoded, not refused, except the WebP, whose
+decoder's memory counts it at 2.5 × its pixels), and each made the process grow by far
+more before the fix (measured: 16-bit PNG 1.39 GB, palette PNG 745 MB, WebP 797 MB).
 """
 
 import json
@@ -71,6 +72,20 @@ def decoded():
 if mode == "batch":
     result = services.batch_match(images=decoded(), threshold=0.6)
     faces = [image["faces_detected"] for image in result["images"]]
+elif mode == "compare":  # as FaceCompareApi: headers counted first, pixels decoded later
+    from PIL import Image
+    from faces.errors import NoFaceDetected
+    from visionera.api.uploads import decodable_together, memory_pixels
+    counted = []
+    for path in paths:
+        with Image.open(path) as opened:
+            counted.append(memory_pixels(opened))
+    together = decodable_together(*counted)
+    try:
+        result = services.compare_faces(images=decoded(), threshold=0.6, held_together=together)
+        faces = list(result["faces_detected"].values())
+    except NoFaceDetected as error:
+        faces = list(error.extra["faces_detected"].values())
 else:
     faces = [services.detect_faces(image=image)["count"] for image in decoded()]
 print(json.dumps({"growth": peak_growth(before), "pixels": pixels, "faces": faces}))
@@ -125,6 +140,16 @@ def jpeg(path: Path, mode="CMYK", size=(WIDTH, HEIGHT), **options) -> Path:
     return path
 
 
+def webp(path: Path, mode="RGB", size=(WIDTH, HEIGHT), **options) -> Path:
+    # One colour: a few kilobytes whatever the size; encoded in a throwaway process too.
+    code = (
+        "import sys; from PIL import Image; "
+        f"Image.new({mode!r}, {size!r}, 'teal').save(sys.argv[1], 'WEBP', **{options!r})"
+    )
+    subprocess.run([sys.executable, "-c", code, str(path)], check=True, timeout=120)
+    return path
+
+
 @pytest.fixture(scope="module")
 def bombs(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("bombs")
@@ -137,6 +162,7 @@ def bombs(tmp_path_factory) -> dict[str, Path]:
         "RGBA PNG": png(folder / "rgba.png", bit_depth=8, color_type=6, channels=4),
         "16-bit RGB PNG": png(folder / "rgb16.png", bit_depth=16, color_type=2, channels=3),
         "CMYK JPEG": jpeg(folder / "cmyk.jpg"),
+        "lossless WebP": webp(folder / "lossless.webp", lossless=True),
     }
 
 
@@ -169,6 +195,35 @@ def test_a_49_megapixel_bomb_stays_under_the_bound(bombs, kind):
     assert result["growth"] < request_memory_bound(pixels), (kind, result["growth"] / 1e6)
 
 
+def _orientation_exif(orientation: int) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    return exif.tobytes()  # "Exif\0\0" + the TIFF structure, as a JPEG's APP1 holds it
+
+
+@pytest.mark.parametrize("orientation", [6, 8])
+@pytest.mark.parametrize("kind", ["RGBA PNG", "RGB JPEG"])
+def test_a_49_megapixel_image_turned_by_its_exif_stays_under_the_bound(
+    tmp_path, kind, orientation
+):
+    """Turning the array used to happen while Pillow's decoded image was still referenced:
+    measured before the fix, orientations 6 and 8 grew the process by 483 / 507 MB (RGB
+    JPEG) and 497 / 497 MB (RGBA PNG) against a bound of 446 MB; 354 to 366 MB now."""
+    exif = _orientation_exif(orientation)
+    if kind == "RGBA PNG":
+        path = png(tmp_path / "turned.png", bit_depth=8, color_type=6, channels=4,
+                   extra=_chunk(b"eXIf", exif[len(b"Exif\0\0"):]))
+    else:
+        path = jpeg(tmp_path / "turned.jpg", "RGB", exif=exif)
+    with Image.open(path) as opened:
+        assert opened.getexif()[0x0112] == orientation
+    result = _measure("single", path)
+    [pixels] = result["pixels"]
+    assert pixels == WIDTH * HEIGHT
+    assert result["faces"] == [0]
+    assert result["growth"] < request_memory_bound(pixels), (kind, result["growth"] / 1e6)
+
+
 @pytest.mark.parametrize("mode, options", [
     ("CMYK", {}),
     ("RGB", {"subsampling": 0}),
@@ -194,6 +249,31 @@ def test_a_progressive_jpeg_under_the_cap_stays_under_its_bound(tmp_path):
     assert result["growth"] < request_memory_bound(counted), result["growth"] / 1e6
 
 
+def test_a_49_megapixel_webp_is_refused_from_its_header(bombs):
+    """Pillow decodes a WebP through libwebp's animation decoder, two RGBA canvases and a
+    copy of the frame beside its own image: measured before the fix, this 2 KB file grew
+    the process by 797 MB (16 bytes a pixel) against a bound of 446 MB. WebP counts at
+    2.5 × its pixels against the cap now."""
+    path = bombs["lossless WebP"]
+    assert path.stat().st_size < 10_000
+    with pytest.raises(FileTooLarge, match="WebP image of 8000×6213 px"):
+        image_from_bytes(path.read_bytes(), max_bytes=10**9)
+
+
+@pytest.mark.parametrize("mode, options", [
+    ("RGBA", {"quality": 50}),  # the costliest measured: 16.4 bytes a pixel
+    ("RGB", {"lossless": True}),
+])
+def test_a_webp_under_the_cap_stays_under_its_bound(tmp_path, mode, options):
+    path = webp(tmp_path / "under.webp", mode, (5000, 3990), **options)
+    with Image.open(path) as opened:
+        counted = memory_pixels(opened)
+    assert 49_000_000 < counted <= 50_000_000  # 20 MP, counted as 50 MP: decoded
+    result = _measure("single", path)
+    assert result["pixels"] == [5000 * 3990]
+    assert result["growth"] < request_memory_bound(counted), result["growth"] / 1e6
+
+
 def test_batch_memory_is_one_image_not_the_sum_of_the_batch(bombs):
     """Eight 49.7 MP images in one batch: the peak stays within one image's bound (it was
     the sum: every decoded image was held until the last one was described)."""
@@ -201,6 +281,58 @@ def test_batch_memory_is_one_image_not_the_sum_of_the_batch(bombs):
     result = _measure("batch", *paths)
     assert result["faces"] == [0] * 8
     assert result["growth"] < request_memory_bound(WIDTH * HEIGHT), result["growth"] / 1e6
+
+
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_compare_of_two_49_megapixel_images_stays_under_one_images_bound(tmp_path, orientation):
+    """Compare held both decoded images (and described them in parallel): two 49.7 MP RGBA
+    PNGs grew the process by 512 MB (495 MB with orientation 6; 549 / 635 MB on a server
+    before the EXIF fix) against a bound of 446 MB. Images that do not fit the pixel cap
+    together are now decoded, described and dropped one at a time."""
+    extra = b"" if orientation == 1 else _chunk(
+        b"eXIf", _orientation_exif(orientation)[len(b"Exif\0\0"):]
+    )
+    path = png(tmp_path / "rgba.png", bit_depth=8, color_type=6, channels=4, extra=extra)
+    result = _measure("compare", path, path)
+    assert result["pixels"] == [WIDTH * HEIGHT] * 2
+    assert result["faces"] == [0, 0]
+    assert result["growth"] < request_memory_bound(WIDTH * HEIGHT), result["growth"] / 1e6
+
+
+def test_the_compare_endpoint_holds_both_images_only_when_they_fit_together(
+    pro_client, settings
+):
+    """Through the API: two 12 MP PNGs. Together (24 MP) they fit the 50 MP cap and are
+    decoded at once, then described in parallel, as before; under a 20 MP cap each is
+    decoded, described and dropped before the other (tracemalloc's heap peak: one image)."""
+    import io
+    import tracemalloc
+
+    from tests.helpers import upload
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (4000, 3000), (90, 120, 150)).save(buffer, format="PNG")
+    one_image = 4000 * 3000 * 3
+
+    def heap_peak_of_a_compare():
+        images = {name: upload(f"{name}.png", buffer.getvalue()) for name in ("source", "target")}
+        tracemalloc.start()
+        try:
+            response = pro_client.post("/api/faces/compare", images)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert response.status_code == 400, response.content[:300]
+        assert response.json()["error"]["code"] == "no_face_detected"
+        return peak
+
+    together = heap_peak_of_a_compare()
+    settings.VISIONERA_MAX_IMAGE_PIXELS = 20_000_000
+    one_at_a_time = heap_peak_of_a_compare()
+    print(f"compare of two 12 MP images: heap peak {together / 1e6:.0f} MB together,"
+          f" {one_at_a_time / 1e6:.0f} MB one at a time")
+    assert together > 2 * one_image
+    assert one_at_a_time < 2 * one_image  # the image, its grey copy for the detector, strips
 
 
 def test_the_batch_endpoint_decodes_one_image_at_a_time(pro_client):

@@ -49,13 +49,15 @@ class ImageUploadField(serializers.Field):
 class PendingImage:
     """An uploaded image validated for presence only; :meth:`decode` applies every rule.
 
-    Lets a view decode a batch one image at a time, so only one image's pixels are ever
+    Lets a view decode several images one at a time, so only one image's pixels are ever
     in memory (the upload's bytes are already in a temporary file or a small buffer).
     """
 
     upload: object
     field: str
     plan: object
+    memory_pixels: int
+    """What decoding it is counted as (visionera.api.uploads.memory_pixels)."""
     reduce_to_side: int | None = None
 
     def decode(self) -> DecodedImage:
@@ -82,8 +84,8 @@ class DeferredImageUploadField(ImageUploadField):
     def to_internal_value(self, data):
         plan = self.context["plan"]
         # The header checks now, so a bad image is refused before any other is decoded.
-        check_image_header(data, field=field_label(self), **_plan_image_limits(plan))
-        return PendingImage(data, field_label(self), plan, self.reduce_to_side)
+        counted = check_image_header(data, field=field_label(self), **_plan_image_limits(plan))
+        return PendingImage(data, field_label(self), plan, counted, self.reduce_to_side)
 
 
 class CommaListField(serializers.CharField):

@@ -14,11 +14,12 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 from contextlib import contextmanager
 
 import numpy as np
 from django.conf import settings
-from PIL import Image, ImageFile, UnidentifiedImageError
+from PIL import Image, ImageFile, PngImagePlugin, UnidentifiedImageError
 
 from vision.media import DecodedImage
 from visionera.api.errors import (
@@ -46,7 +47,8 @@ PEAK_OVERHEAD_BYTES = 48 * 1024 * 1024
 analysing an image of P pixels raises the process's peak RSS by at most
 8 × P + 48 MB — the decoder's own image (≤ 4 bytes a pixel: RGB, RGBA, CMYK, 32-bit),
 the 3-byte RGB array, and strip-sized temporaries; P is `memory_pixels`, which also counts
-a progressive JPEG's coefficients. At the default 50 MP cap: ≤ 448 MB.
+a progressive JPEG's coefficients and a WebP decoder's canvases. At the default 50 MP cap:
+≤ 448 MB.
 tests/hardening/test_memory_bounds.py measures it on hostile images."""
 
 
@@ -58,23 +60,113 @@ JPEG_COEFFICIENT_BYTES = 2
 """A progressive JPEG's decoder (libjpeg) holds every DCT coefficient of the image, two bytes
 a sample of each component at its own sampling, from the first scan to the last."""
 
+WEBP_DECODER_BYTES_PER_PIXEL = 12
+"""Pillow (12) decodes every WebP, still or animated, through libwebp's animation decoder,
+which keeps two RGBA canvases (the frame and the previous one: 8 bytes a pixel) while the
+image is open and hands the frame to Pillow as a 4-byte-a-pixel copy, all beside Pillow's
+own image. Measured through detection: 15 to 16.4 bytes a pixel in all, lossless or lossy,
+RGB or RGBA, where the bound allows 8; a 49.7 MP WebP of 2 KB grew a server by 761 MB."""
 
-def memory_pixels(image: Image.Image) -> int:
-    """The pixels an opened image's decoding is counted as, against the pixel cap and in
-    request_memory_bound: its own, plus a progressive JPEG's coefficient buffer in pixels'
-    worth of bytes (CMYK at full sampling doubles them; the usual 4:2:0 YCbCr adds 3/8)."""
+
+def _decoder_extra_bytes(image: Image.Image) -> float:
+    """What decoding an opened image holds beyond the bound's usual 4-byte decoded image."""
     width, height = image.size
+    if image.format == "WEBP":
+        return WEBP_DECODER_BYTES_PER_PIXEL * width * height
     if image.format != "JPEG" or not image.info.get("progressive"):
-        return width * height
+        return 0
     layers = getattr(image, "layer", None) or [("", 1, 1, 0)] * len(image.getbands())
     widest = max(h for _, h, _, _ in layers) or 1
     tallest = max(v for _, _, v, _ in layers) or 1
     samples_per_pixel = sum(h * v for _, h, v, _ in layers) / (widest * tallest)
-    coefficient_bytes = JPEG_COEFFICIENT_BYTES * samples_per_pixel * width * height
-    return width * height + math.ceil(coefficient_bytes / PEAK_BYTES_PER_PIXEL)
+    return JPEG_COEFFICIENT_BYTES * samples_per_pixel * width * height
+
+
+def memory_pixels(image: Image.Image) -> int:
+    """The pixels an opened image's decoding is counted as, against the pixel cap and in
+    request_memory_bound: its own, plus what its decoder holds beyond them in pixels' worth
+    of bytes — a progressive JPEG's coefficients (CMYK at full sampling doubles the count;
+    the usual 4:2:0 YCbCr adds 3/8), a WebP's canvases (× 2.5)."""
+    width, height = image.size
+    return width * height + math.ceil(_decoder_extra_bytes(image) / PEAK_BYTES_PER_PIXEL)
+
+
+_COSTLIER_THAN_ITS_PIXELS = {
+    "JPEG": ("a progressive JPEG", "a baseline JPEG"),
+    "WEBP": ("a WebP image", "a JPEG or PNG"),
+}
+"""How the pixel cap's refusal names a format that memory_pixels counts above its pixels,
+and a format of the same size that would fit."""
+
+
+JPEG_MAX_SCANS = 100
+"""Scans a JPEG may hold. libjpeg decodes every scan over the whole image however little it
+carries (~24 ms per scan at 36 MP), so a 346 KB file repeating one scan 2500 times took
+63 s of CPU. Real encoders write far fewer: baseline 1 (or one per component), libjpeg's
+progressive mode 10 for colour, 6 for grey, 18 for CMYK (2 + 4 a component); the
+fixtures' photos at most 14. 100 leaves a wide margin and bounds the decode."""
+
+JPEG_MAX_SEGMENTS = 2000
+"""Marker segments a JPEG may hold, scans and their tables included. Real files have tens
+(a 1 MB ICC profile split into 64 KB APP2 segments is 16); without a cap, 20 MB of empty
+4-byte comments would keep the marker walk, and Pillow's own, busy for seconds each."""
+
+_JPEG_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+"""The next marker: in entropy-coded data FF 00 is a stuffed FF byte, FF D0–D7 a restart
+marker and FF FF fill before a marker, so none of them ends a scan."""
+
+_JPEG_UNSIZED_MARKERS = frozenset((0x01, 0xD8))  # TEM, SOI: no length follows
+_JPEG_SOS, _JPEG_EOI = 0xDA, 0xD9
+
+
+def jpeg_structure(data: bytes) -> tuple[int, int]:
+    """(scans, segments) of a JPEG, read the way libjpeg reads its markers: each segment
+    is skipped by its length, a scan's entropy-coded data by searching for the next marker
+    (in C: the walk costs milliseconds where decoding one scan costs tens). Stops at EOI,
+    or once past either cap, so its own cost is bounded too."""
+    scans = segments = 0
+    position = 2  # after SOI
+    while scans <= JPEG_MAX_SCANS and segments <= JPEG_MAX_SEGMENTS:
+        marker = _JPEG_MARKER.search(data, position)
+        if marker is None:
+            break
+        kind, position = data[marker.start() + 1], marker.end()
+        if kind == _JPEG_EOI:
+            break
+        segments += 1
+        if kind in _JPEG_UNSIZED_MARKERS:
+            continue
+        scans += kind == _JPEG_SOS
+        position += int.from_bytes(data[position:position + 2], "big")
+    return scans, segments
+
+
+def _refuse_costly_jpeg(upload, field: str) -> None:
+    """A JPEG whose structure would take seconds to minutes of CPU to read is refused
+    before Pillow parses or decodes it (its bytes are at most the plan's file size, and
+    are freed before Pillow reads them)."""
+    upload.seek(0)
+    scans, segments = jpeg_structure(upload.read())
+    if scans > JPEG_MAX_SCANS:
+        raise UnsupportedFormat(
+            f"{field} is a JPEG of more than {JPEG_MAX_SCANS} scans, which no encoder writes;"
+            f" at most {JPEG_MAX_SCANS} are supported"
+        )
+    if segments > JPEG_MAX_SEGMENTS:
+        raise UnsupportedFormat(
+            f"{field} is a JPEG of more than {JPEG_MAX_SEGMENTS} marker segments, which no"
+            f" encoder writes; at most {JPEG_MAX_SEGMENTS} are supported"
+        )
+
 
 # Truncated files are errors, never silently padded with grey.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+# PNG text chunks are decoded into image.info at open(), outside the pixel cap, and the app
+# never reads them: Pillow's default allowed 64 MB of them (a 66 KB file of 63 zTXt chunks
+# inflating to 1 MB each grew the process by 64 MB). 4 MB is ample for real metadata (XMP,
+# generator parameters are kilobytes); past it Pillow raises ValueError, a 400
+# corrupt_file. Each chunk stays at 1 MB (MAX_TEXT_CHUNK): embedded ICC profiles share it.
+PngImagePlugin.MAX_TEXT_MEMORY = 4 * 1024 * 1024
 # Pillow's own bomb guard is a process-wide number compared at open(): changing it per
 # request races between gthread threads, and between its warning and error thresholds it
 # only warns. decode_image checks settings.VISIONERA_MAX_IMAGE_PIXELS itself, from the
@@ -190,8 +282,8 @@ def _rgb_array(image: Image.Image) -> np.ndarray:
 def _upright(pixels: np.ndarray, orientation: int) -> np.ndarray:
     """Apply an EXIF orientation to the array, as ImageOps.exif_transpose would.
 
-    Done on the uint8 array after Pillow's image is released, so turning a photo costs one
-    RGB copy instead of a second full Pillow image.
+    Done on the uint8 array after Pillow's image is released (decode_image drops it), so
+    turning a photo costs one RGB copy instead of a second full Pillow image.
     """
     turned = {
         2: lambda a: a[:, ::-1],
@@ -246,6 +338,8 @@ def _opened_image(upload, *, field: str, max_bytes: int, plan_name: str | None):
     declared = sniff_image_format(head)
     if declared is None:
         raise UnsupportedFormat(f"{field} is not a JPEG, PNG, WebP or GIF image")
+    if declared == "JPEG":
+        _refuse_costly_jpeg(upload, field)
     upload.seek(0)
     max_pixels = settings.VISIONERA_MAX_IMAGE_PIXELS
     try:
@@ -258,10 +352,11 @@ def _opened_image(upload, *, field: str, max_bytes: int, plan_name: str | None):
                     f" the limit is {max_pixels / 1e6:.0f} megapixels"
                 )
             if (counted := memory_pixels(image)) > max_pixels:
+                kind, would_fit = _COSTLIER_THAN_ITS_PIXELS[image.format]
                 raise FileTooLarge(
-                    f"{field} is a progressive JPEG of {width}×{height} px: decoding it takes"
+                    f"{field} is {kind} of {width}×{height} px: decoding it takes"
                     f" the memory of {counted / 1e6:.1f} megapixels; the limit is"
-                    f" {max_pixels / 1e6:.0f} megapixels (a baseline JPEG of this size fits)"
+                    f" {max_pixels / 1e6:.0f} megapixels ({would_fit} of this size fits)"
                 )
             if width < MIN_IMAGE_SIDE or height < MIN_IMAGE_SIDE:
                 raise ImageTooSmall(
@@ -279,11 +374,22 @@ def _opened_image(upload, *, field: str, max_bytes: int, plan_name: str | None):
 
 def check_image_header(
     upload, *, field: str, max_bytes: int, plan_name: str | None = None
-) -> None:
+) -> int:
     """decode_image's checks that need only the header (bytes, format, pixel cap, minimum
-    size), for refusing a bad image in a batch before decoding any of the others."""
-    with _opened_image(upload, field=field, max_bytes=max_bytes, plan_name=plan_name):
-        pass
+    size), for refusing a bad image in a batch before decoding any of the others; returns
+    the image's memory_pixels."""
+    with _opened_image(
+        upload, field=field, max_bytes=max_bytes, plan_name=plan_name
+    ) as (image, _):
+        return memory_pixels(image)
+
+
+def decodable_together(*counted_pixels: int) -> bool:
+    """Whether images of these memory_pixels may be decoded and held at once: only when
+    together they are within the pixel cap, so one request holding several never exceeds
+    the bound of the largest single image it could send (request_memory_bound at the cap).
+    Otherwise each is decoded, analysed and dropped before the next."""
+    return sum(counted_pixels) <= settings.VISIONERA_MAX_IMAGE_PIXELS
 
 
 def decode_image(
@@ -308,6 +414,10 @@ def decode_image(
         scale = _draft(image, reduce_to_side)
         image.load()
         pixels = _rgb_array(image)
+    # close() leaves Pillow's decoded image (up to 4 bytes a pixel) alive as long as a name
+    # refers to it: dropped here, so turning the array never holds both (measured at
+    # 49.7 MP with orientation 6: 483 MB with it, 334 MB without, as orientation 1).
+    del image
     size = int(upload.size)
     return DecodedImage(
         pixels=_upright(pixels, orientation),
