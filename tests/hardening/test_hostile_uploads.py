@@ -265,14 +265,45 @@ def png_with_compressed_text(chunks: int, inflated_bytes: int = 1 << 20) -> byte
     return image[:first_idat] + ztxt + image[first_idat:]
 
 
-def test_a_png_of_64_mb_of_compressed_text_is_refused_without_inflating_it(pro_client):
-    bomb = png_with_compressed_text(63)
+def test_a_png_of_31_mb_of_compressed_text_is_refused_without_inflating_it(pro_client):
+    bomb = png_with_compressed_text(31)  # under the chunk cap: Pillow's text limit refuses it
     assert len(bomb) < 100_000
     _warm_up(pro_client)
     with PeakMemory() as memory:
         response = _detect(pro_client, "text.png", bomb)
     _error(response, 400, "corrupt_file")
     assert memory.heap_peak < 16 * 1024 * 1024, memory.heap_peak / 1e6  # was 67 MB
+
+
+@pytest.mark.parametrize("kind, payload", [
+    (b"zTXt", b"\x00\x00"),  # an empty key: never counted against Pillow's text limit
+    (b"iCCP", b"icc\x00\x00"),  # a profile: inflated, then replaced by the next one
+])
+def test_a_png_of_a_thousand_compressed_chunks_is_refused_before_inflating_any(
+    pro_client, kind, payload
+):
+    inflating = zlib.compress(b"a" * (1 << 20), 9)  # a megabyte each, Pillow's chunk limit
+    chunks = b"".join(_png_chunk(kind, payload + inflating) for _ in range(1000))
+    image = image_bytes(64, 64, fmt="PNG")
+    first_idat = image.index(b"IDAT") - 4
+    bomb = image[:first_idat] + chunks + image[first_idat:]
+    assert len(bomb) < 1_200_000  # about a second of CPU to open, answered 200, before
+    _warm_up(pro_client)
+    started = time.perf_counter()
+    body = _error(_detect(pro_client, "chunks.png", bomb), 400, "unsupported_format")
+    elapsed = time.perf_counter() - started
+    assert "more than 32 compressed metadata chunks" in body["error"]["message"]
+    assert elapsed < 0.3, f"{elapsed:.2f} s"
+
+
+def test_a_png_of_a_hundred_thousand_empty_chunks_is_refused_at_once(pro_client):
+    image = image_bytes(64, 64, fmt="PNG")
+    first_idat = image.index(b"IDAT") - 4
+    bomb = image[:first_idat] + _png_chunk(b"tEXt", b"") * 100_000 + image[first_idat:]
+    started = time.perf_counter()
+    body = _error(_detect(pro_client, "many.png", bomb), 400, "unsupported_format")
+    assert "more than 50000 chunks" in body["error"]["message"]
+    assert time.perf_counter() - started < 0.5
 
 
 def test_a_png_with_ordinary_text_metadata_is_read(pro_client):

@@ -159,6 +159,60 @@ def _refuse_costly_jpeg(upload, field: str) -> None:
         )
 
 
+PNG_MAX_COMPRESSED_CHUNKS = 32
+"""iCCP, zTXt and iTXt chunks a PNG may hold. Pillow inflates each one (up to 1 MB) when it
+opens the file and keeps nothing of a zTXt with an empty key, so a 1 MB file of 1,000 of
+them cost about a second of CPU and was answered 200 (a 20 MB upload: ~20 s). A real file
+has at most one ICC profile and a few text chunks (XMP, the generator's parameters)."""
+
+PNG_MAX_CHUNKS = 50_000
+"""Chunks a PNG may hold: Pillow reads each in Python. Encoders write image data in 8 KB
+to 1 MB chunks, so even a 20 MB file has a few thousand."""
+
+_PNG_COMPRESSED_CHUNKS = frozenset((b"iCCP", b"zTXt", b"iTXt"))
+_PNG_SIGNATURE_BYTES = 8
+
+
+def png_structure(data: bytes) -> tuple[int, int]:
+    """(compressed ancillary chunks, chunks) of a PNG, each chunk skipped by its length.
+    Stops at IEND, at the end of the data, or once past either cap."""
+    compressed = chunks = 0
+    position = _PNG_SIGNATURE_BYTES
+    while (position + 8 <= len(data) and chunks <= PNG_MAX_CHUNKS
+           and compressed <= PNG_MAX_COMPRESSED_CHUNKS):
+        length = int.from_bytes(data[position:position + 4], "big")
+        kind = data[position + 4:position + 8]
+        chunks += 1
+        compressed += kind in _PNG_COMPRESSED_CHUNKS
+        if kind == b"IEND":
+            break
+        position += 12 + length  # length, type, data, CRC
+    return compressed, chunks
+
+
+def _refuse_costly_png(upload, field: str) -> None:
+    """A PNG whose chunks would take seconds of CPU to read is refused before Pillow
+    opens it (see :func:`_refuse_costly_jpeg`)."""
+    upload.seek(0)
+    compressed, chunks = png_structure(upload.read())
+    if compressed > PNG_MAX_COMPRESSED_CHUNKS:
+        raise UnsupportedFormat(
+            f"{field} is a PNG of more than {PNG_MAX_COMPRESSED_CHUNKS} compressed metadata"
+            f" chunks (ICC profiles and text), which no encoder writes; at most"
+            f" {PNG_MAX_COMPRESSED_CHUNKS} are supported"
+        )
+    if chunks > PNG_MAX_CHUNKS:
+        raise UnsupportedFormat(
+            f"{field} is a PNG of more than {PNG_MAX_CHUNKS} chunks, which no encoder writes;"
+            f" at most {PNG_MAX_CHUNKS} are supported"
+        )
+
+
+# Structures that cost far more CPU to read than their bytes suggest, checked by format
+# before Pillow opens the file.
+_REFUSE_COSTLY_STRUCTURE = {"JPEG": _refuse_costly_jpeg, "PNG": _refuse_costly_png}
+
+
 # Truncated files are errors, never silently padded with grey.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 # PNG text chunks are decoded into image.info at open(), outside the pixel cap, and the app
@@ -338,8 +392,8 @@ def _opened_image(upload, *, field: str, max_bytes: int, plan_name: str | None):
     declared = sniff_image_format(head)
     if declared is None:
         raise UnsupportedFormat(f"{field} is not a JPEG, PNG, WebP or GIF image")
-    if declared == "JPEG":
-        _refuse_costly_jpeg(upload, field)
+    if (refuse_costly_structure := _REFUSE_COSTLY_STRUCTURE.get(declared)) is not None:
+        refuse_costly_structure(upload, field)
     upload.seek(0)
     max_pixels = settings.VISIONERA_MAX_IMAGE_PIXELS
     try:
