@@ -179,6 +179,19 @@ def on_wide_canvas(path: Path, fixture: str, size: tuple[int, int]) -> Path:
     return path
 
 
+def stretched(path: Path, fixture: str, size: tuple[int, int]) -> Path:
+    """A fixture photo stretched to ``size``, as a JPEG; built in a throwaway process."""
+    code = (
+        "import sys; from PIL import Image; "
+        f"Image.open(sys.argv[2]).convert('RGB').resize({size!r}).save(sys.argv[1], 'JPEG', "
+        "quality=40)"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, str(path), str(fixture_path(fixture))], check=True, timeout=120
+    )
+    return path
+
+
 @pytest.fixture(scope="module")
 def bombs(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("bombs")
@@ -361,3 +374,17 @@ def test_a_car_on_a_very_wide_canvas_stays_under_the_bound(tmp_path):
     counts = result["answer"]["counts"]
     assert sum(counts.get(kind, 0) for kind in ("car", "truck", "bus")) >= 1, counts
     assert result["growth"] < request_memory_bound(WIDE[0] * WIDE[1]), result["growth"] / 1e6
+
+
+def test_a_person_stretched_very_tall_stays_under_the_bound(tmp_path):
+    """person.jpg stretched to 2480×20000: MoveNet's square around the person has the
+    person's height plus margin as its side, and was cut at full resolution (measured
+    through the API before the fix: a person box 13014 px tall, 1125 MB)."""
+    tall = WIDE[::-1]
+    path = stretched(tmp_path / "tall_person.jpg", "objects/person.jpg", tall)
+    assert path.stat().st_size < 2_000_000  # a small upload, allowed on the free plan
+    result = _measure("bodies", path)
+    assert result["pixels"] == [tall[0] * tall[1]]
+    people = result["answer"]["people"]
+    assert people and max(person["box"]["height"] for person in people) > tall[0], people
+    assert result["growth"] < request_memory_bound(tall[0] * tall[1]), result["growth"] / 1e6
