@@ -12,6 +12,7 @@ much more accurate on small people, whom a whole-image pass sees only a few pixe
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -36,6 +37,10 @@ KEYPOINT_NAMES: tuple[str, ...] = (
 # Detector boxes are tight and sometimes clip a hand or foot; MoveNet also expects the
 # person centred with some background around, as in its training crops.
 CROP_MARGIN = 0.2
+# A square around a person up to this side (12 MB) is cut at full resolution and shrunk
+# to POSE_INPUT_SIZE by OpenCV; a larger one from the part of it inside the image (see
+# _pose_input), so that a very tall or wide image costs no more than its pixels.
+MAX_CUT_SIDE = 2048
 # Each person costs one MoveNet run (~10 ms); beyond this the smallest are left out.
 MAX_PEOPLE = 50
 # A keypoint MoveNet is this sure of counts as placed (MoveNet's own demo threshold).
@@ -194,15 +199,10 @@ def _within_box(skeleton: Sequence[Keypoint], box: Box) -> list[Keypoint]:
 def estimate_keypoints(image: np.ndarray, box: Box) -> list[Keypoint]:
     """MoveNet's 17 keypoints for the person in ``box``, in pixels of ``image``."""
     rgb = as_rgb_array(image)
-    crop, left, top, side = _square_crop(rgb, box)
+    left, top, side = _square(box)
     session = load_onnx_session(POSE_MODEL_FILE)
-    shrinking = crop.shape[0] > POSE_INPUT_SIZE
-    resized = cv2.resize(
-        crop,
-        (POSE_INPUT_SIZE, POSE_INPUT_SIZE),
-        interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR,
-    )
-    (output,) = session.run(None, {"image": resized[np.newaxis].astype(np.int32)})
+    pose_input = _pose_input(rgb, left, top, side)
+    (output,) = session.run(None, {"image": pose_input[np.newaxis].astype(np.int32)})
     height, width = rgb.shape[:2]
     keypoints = []
     for name, (y, x, score) in zip(KEYPOINT_NAMES, output[0, 0], strict=True):
@@ -217,15 +217,83 @@ def estimate_keypoints(image: np.ndarray, box: Box) -> list[Keypoint]:
     return keypoints
 
 
-def _square_crop(rgb: np.ndarray, box: Box) -> tuple[np.ndarray, int, int, int]:
-    """A square around ``box`` (plus margin), padded with black where it leaves the image.
-
-    Square so that MoveNet's 192x192 input does not stretch the person. Returns the crop
-    and its top-left corner and side in image pixels.
-    """
+def _square(box: Box) -> tuple[int, int, int]:
+    """Left, top and side in image pixels of the square MoveNet sees around ``box``: the
+    box plus margin, square so that the input does not stretch the person."""
     side = max(2, int(round(max(box.width, box.height) * (1 + 2 * CROP_MARGIN))))
     left = int(round(box.x + box.width / 2 - side / 2))
     top = int(round(box.y + box.height / 2 - side / 2))
+    return left, top, side
+
+
+def _pose_input(rgb: np.ndarray, left: int, top: int, side: int) -> np.ndarray:
+    """The square at POSE_INPUT_SIZE px, black where it leaves the image.
+
+    Cut at full resolution the square costs 3 bytes × side², and its side is the person
+    box's longer side plus margin however few pixels the image has (a person 13014 px
+    tall in a 2480 px wide image: a 1 GB cut). So a square wider than MAX_CUT_SIDE is shrunk from
+    the part of it inside the image, by ``_shrink_rows``, which reproduces OpenCV's
+    INTER_AREA on the whole square: OpenCV on the inside part alone lays its cells on
+    that part's own grid, a fraction of an input pixel off, and MoveNet then moved
+    keypoints of the fixture photos by up to 44 px.
+    """
+    if side <= MAX_CUT_SIDE:
+        shrinking = side > POSE_INPUT_SIZE
+        return cv2.resize(
+            _square_crop(rgb, left, top, side),
+            (POSE_INPUT_SIZE, POSE_INPUT_SIZE),
+            interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR,
+        )
+    height, width = rgb.shape[:2]
+    inside = rgb[
+        min(max(top, 0), height) : max(min(top + side, height), 0),
+        min(max(left, 0), width) : max(min(left + side, width), 0),
+    ]
+    # Along the inside part's longer side first: the half-shrunk array is then the smaller.
+    if inside.shape[0] >= inside.shape[1]:
+        half = _shrink_rows(inside, top, side).transpose(1, 0, 2)
+        shrunk = _shrink_rows(half, left, side).transpose(1, 0, 2)
+    else:
+        half = _shrink_rows(inside.transpose(1, 0, 2), left, side).transpose(1, 0, 2)
+        shrunk = _shrink_rows(half, top, side)
+    return np.clip(np.rint(shrunk), 0, 255).astype(np.uint8)
+
+
+def _shrink_rows(pixels: np.ndarray, square_start: int, side: int) -> np.ndarray:
+    """``pixels``, the rows of a square's side [square_start, square_start + side) that
+    lie in the image, shrunk along rows to POSE_INPUT_SIZE as INTER_AREA shrinks the
+    whole side (OpenCV's computeResizeAreaTab): each output row averages the rows its
+    cell covers, partly covered ones by their share; rows outside the image are black.
+    Returns floats, to be rounded once both directions are shrunk."""
+    scale = side / POSE_INPUT_SIZE
+    skipped = max(-square_start, 0)  # the square's rows above the image; pixels[0] is next
+    sum_type = np.uint32 if pixels.dtype == np.uint8 else None
+
+    def weighted_sum(start: int, stop: int, weight: float = 1.0) -> np.ndarray | float:
+        start, stop = max(start - skipped, 0), min(stop - skipped, len(pixels))
+        if stop <= start:
+            return 0.0  # black
+        return weight * pixels[start:stop].sum(axis=0, dtype=sum_type)
+
+    shrunk = np.zeros((POSE_INPUT_SIZE, *pixels.shape[1:]))
+    for row in range(POSE_INPUT_SIZE):
+        cell_start, cell_stop = row * scale, (row + 1) * scale
+        cell = min(scale, side - cell_start)
+        whole_stop = min(math.floor(cell_stop), side - 1)
+        whole_start = min(math.ceil(cell_start), whole_stop)
+        value = weighted_sum(whole_start, whole_stop)
+        # OpenCV leaves out slivers of a row under a thousandth.
+        if whole_start - cell_start > 1e-3:
+            value = value + weighted_sum(whole_start - 1, whole_start, whole_start - cell_start)
+        if cell_stop - whole_stop > 1e-3:
+            share = min(cell_stop - whole_stop, 1.0, cell)
+            value = value + weighted_sum(whole_stop, whole_stop + 1, share)
+        shrunk[row] = value / cell
+    return shrunk
+
+
+def _square_crop(rgb: np.ndarray, left: int, top: int, side: int) -> np.ndarray:
+    """The square at full resolution, black where it leaves the image."""
     height, width = rgb.shape[:2]
     crop = np.zeros((side, side, 3), dtype=np.uint8)
     src_left, src_top = max(left, 0), max(top, 0)
@@ -234,7 +302,7 @@ def _square_crop(rgb: np.ndarray, box: Box) -> tuple[np.ndarray, int, int, int]:
         crop[src_top - top : src_bottom - top, src_left - left : src_right - left] = rgb[
             src_top:src_bottom, src_left:src_right
         ]
-    return crop, left, top, side
+    return crop
 
 
 def _confident(skeleton: Sequence[Keypoint]) -> list[Keypoint]:

@@ -124,6 +124,26 @@ def _preprocess(rgb: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(normalised.transpose(2, 0, 1)[np.newaxis])
 
 
+def _padded_input(rgb: np.ndarray) -> np.ndarray:
+    """The detector's square input with the image's proportions kept: the image scaled so
+    its longer side is INPUT_SIZE, on PAD_VALUE grey below or to the right of it.
+
+    Scaled first and padded at the input's size: padding at full resolution made a square
+    of the longer side, 3 bytes × max(w, h)² (1.2 GB for a 20000×2480 upload, 4.8 GB for
+    40000×1250) however few pixels the image had. OpenCV is given the scale rather than a
+    target size, so it samples at the very positions it used on the full-size square, and
+    a box maps back by the same factor, max(w, h) / INPUT_SIZE.
+    """
+    height, width = rgb.shape[:2]
+    scale = INPUT_SIZE / max(width, height)
+    # A sliver whose shorter side would round to no pixel at all keeps one.
+    fx, fy = max(scale, 1 / width), max(scale, 1 / height)
+    resized = cv2.resize(rgb, None, fx=fx, fy=fy, interpolation=cv2.INTER_LINEAR)
+    square = np.full((INPUT_SIZE, INPUT_SIZE, 3), PAD_VALUE, dtype=np.uint8)
+    square[: resized.shape[0], : resized.shape[1]] = resized[:INPUT_SIZE, :INPUT_SIZE]
+    return square
+
+
 def _expected_distances(bins: np.ndarray) -> np.ndarray:
     """(N, 44) bin logits -> (N, 4) expected distance in cells for left, top, right, bottom."""
     logits = bins.reshape(-1, 4, BINS_PER_SIDE)
@@ -229,10 +249,10 @@ def detect_objects(
     height, width = rgb.shape[:2]
     classes = _class_indices(labels)
     if keep_aspect and width != height:
-        side = max(width, height)
-        padded = np.full((side, side, 3), PAD_VALUE, dtype=np.uint8)
-        padded[:height, :width] = rgb
-        corners, scores, class_ids, class_scores = _detect_pass(padded, classes, min_confidence)
+        corners, scores, class_ids, class_scores = _detect_pass(
+            _padded_input(rgb), classes, min_confidence
+        )
+        corners = corners * np.float32(max(width, height) / INPUT_SIZE)
         corners = np.clip(corners, 0, [width, height, width, height]).astype(np.float32)
     else:
         corners, scores, class_ids, class_scores = _detect_pass(rgb, classes, min_confidence)

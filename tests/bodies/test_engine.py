@@ -97,3 +97,33 @@ def test_person_with_horse_and_dog_is_one_person_with_all_keypoints():
 
 def test_horses_photo_has_no_people():
     assert analyze_bodies(fixture_image("horses.jpg")) == []
+
+
+@pytest.mark.parametrize(
+    "photo, person",
+    [
+        # Two squares larger than the photo on every side, one crossing its bottom edge.
+        ("faces/obama.jpg", Box(45, 13, 799, 1115)),
+        ("faces/probes/obama1.jpg", Box(28, 47, 1341, 785)),
+        ("objects/person.jpg", Box(187, 100, 92, 276)),
+    ],
+)
+def test_a_square_shrunk_from_inside_the_image_is_the_full_resolution_cut(
+    monkeypatch, photo, person
+):
+    """Squares wider than MAX_CUT_SIDE are shrunk from the part inside the image (a full
+    resolution cut of a very tall person was a gigabyte): the same input as OpenCV's
+    INTER_AREA on the cut, within one level, so the same keypoints. These squares are
+    smaller than that, so the limit is lowered to compare both ways on them."""
+    from bodies import engine
+
+    rgb = fixture_rgb(photo)
+    cut = engine.estimate_keypoints(rgb, person)
+    left, top, side = engine._square(person)
+    expected = engine._pose_input(rgb, left, top, side)
+    monkeypatch.setattr(engine, "MAX_CUT_SIDE", 192)
+    shrunk = engine._pose_input(rgb, left, top, side)
+    assert np.abs(shrunk.astype(int) - expected.astype(int)).max() <= 1
+    for before, after in zip(cut, engine.estimate_keypoints(rgb, person), strict=True):
+        assert abs(before.x - after.x) < 0.01 and abs(before.y - after.y) < 0.01
+        assert abs(before.score - after.score) < 0.001

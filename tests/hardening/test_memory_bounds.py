@@ -9,6 +9,8 @@ request_memory_bound (8 bytes a pixel + 48 MB). The bombs are a few kilobytes, a
 under the default 50 MP cap (so they are decoded, not refused, except the WebP, whose
 decoder's memory counts it at 2.5 × its pixels), and each made the process grow by far
 more before the fix (measured: 16-bit PNG 1.39 GB, palette PNG 745 MB, WebP 797 MB).
+The vehicle and body engines are measured the same way, through their services, on very
+wide or tall images built from the fixture photos.
 """
 
 import json
@@ -24,6 +26,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import PROJECT_ROOT
+from tests.helpers import fixture_path
 from visionera.api.errors import FileTooLarge
 from visionera.api.uploads import image_from_bytes, memory_pixels, request_memory_bound
 
@@ -92,7 +95,41 @@ print(json.dumps({"growth": peak_growth(before), "pixels": pixels, "faces": face
 """
 
 
+MEASURE_ENGINE = PEAK_RSS + r"""
+import gc, json, sys
+import django
+django.setup()
+from bodies import services as bodies
+from tests.helpers import fixture_path
+from vehicles import services as vehicles
+from visionera.api.uploads import image_from_bytes
+
+engine, path = sys.argv[1:]
+analyse, warm_up = {
+    "vehicles": (
+        lambda image: vehicles.detect_vehicles(image=image, min_confidence=None, plates=False),
+        "objects/plate_car.png",
+    ),
+    "bodies": (
+        lambda image: bodies.analyze_bodies(image=image, min_confidence=None),
+        "objects/person.jpg",
+    ),
+}[engine]
+analyse(image_from_bytes(fixture_path(warm_up).read_bytes()))
+gc.collect()
+before = reset_peak()
+with open(path, "rb") as handle:
+    image = image_from_bytes(handle.read(), max_bytes=10**9)
+pixels = image.width * image.height
+answer = analyse(image)
+print(json.dumps({"growth": peak_growth(before), "pixels": [pixels], "answer": answer}))
+"""
+
+
 def _measure(mode: str, *paths: Path) -> dict:
+    """Face detection (``single``) or batch-match (``batch``) on the images at ``paths``;
+    ``vehicles`` or ``bodies`` runs that engine's service on the one image at ``paths``."""
+    script = MEASURE_ENGINE if mode in ("vehicles", "bodies") else MEASURE
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "visionera.settings",
@@ -100,7 +137,7 @@ def _measure(mode: str, *paths: Path) -> dict:
         "SECRET_KEY": secrets.token_urlsafe(50),
     }
     done = subprocess.run(
-        [sys.executable, "-c", MEASURE, mode, *map(str, paths)],
+        [sys.executable, "-c", script, mode, *map(str, paths)],
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]
@@ -147,6 +184,36 @@ def webp(path: Path, mode="RGB", size=(WIDTH, HEIGHT), **options) -> Path:
         f"Image.new({mode!r}, {size!r}, 'teal').save(sys.argv[1], 'WEBP', **{options!r})"
     )
     subprocess.run([sys.executable, "-c", code, str(path)], check=True, timeout=120)
+    return path
+
+
+def on_wide_canvas(path: Path, fixture: str, size: tuple[int, int]) -> Path:
+    """A fixture photo pasted on a flat grey canvas of ``size``: a PNG of well under a
+    megabyte however many pixels. Built in a throwaway process, as ``jpeg`` is."""
+    code = (
+        "import sys; from PIL import Image; "
+        f"canvas = Image.new('RGB', {size!r}, (128, 128, 128)); "
+        f"photo = Image.open(sys.argv[2]).convert('RGB'); "
+        f"canvas.paste(photo, ((canvas.width - photo.width) // 2, "
+        "(canvas.height - photo.height) // 2)); "
+        "canvas.save(sys.argv[1], 'PNG')"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, str(path), str(fixture_path(fixture))], check=True, timeout=120
+    )
+    return path
+
+
+def stretched(path: Path, fixture: str, size: tuple[int, int]) -> Path:
+    """A fixture photo stretched to ``size``, as a JPEG; built in a throwaway process."""
+    code = (
+        "import sys; from PIL import Image; "
+        f"Image.open(sys.argv[2]).convert('RGB').resize({size!r}).save(sys.argv[1], 'JPEG', "
+        "quality=40)"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, str(path), str(fixture_path(fixture))], check=True, timeout=120
+    )
     return path
 
 
@@ -417,3 +484,39 @@ def test_a_bomb_last_in_a_batch_is_refused_before_any_image_is_decoded(
     assert response.json()["error"]["code"] == "file_too_large"
     assert "4000×4000 px (16.0 megapixels)" in response.json()["error"]["message"]
     assert decoded == []
+
+
+# --------------------------------------------------------------------------- the engines
+# Vehicles and bodies each hand a model a square: the detector's input with the image's
+# proportions kept, MoveNet's crop around a person. Made at full resolution, its side is
+# the image's longer one (or the person's height), so its memory grew with max(w, h)²
+# rather than with the pixels the cap counts: very wide or tall images within the cap.
+WIDE = (20000, 2480)  # 49.6 megapixels
+
+
+def test_a_car_on_a_very_wide_canvas_stays_under_the_bound(tmp_path):
+    """plate_car.png on a 20000×2480 grey canvas: its car is a look-alike (car, truck,
+    bus), so the type is settled by a pass on the image padded to a square, which was
+    20000² × 3 bytes (measured through the API before the fix: 1293 MB)."""
+    path = on_wide_canvas(tmp_path / "wide_car.png", "objects/plate_car.png", WIDE)
+    assert path.stat().st_size < 2_000_000  # a small upload, allowed on the free plan
+    result = _measure("vehicles", path)
+    assert result["pixels"] == [WIDE[0] * WIDE[1]]
+    # A car, truck or bus was found, so settle_types ran its pass on the square.
+    counts = result["answer"]["counts"]
+    assert sum(counts.get(kind, 0) for kind in ("car", "truck", "bus")) >= 1, counts
+    assert result["growth"] < request_memory_bound(WIDE[0] * WIDE[1]), result["growth"] / 1e6
+
+
+def test_a_person_stretched_very_tall_stays_under_the_bound(tmp_path):
+    """person.jpg stretched to 2480×20000: MoveNet's square around the person has the
+    person's height plus margin as its side, and was cut at full resolution (measured
+    through the API before the fix: a person box 13014 px tall, 1125 MB)."""
+    tall = WIDE[::-1]
+    path = stretched(tmp_path / "tall_person.jpg", "objects/person.jpg", tall)
+    assert path.stat().st_size < 2_000_000  # a small upload, allowed on the free plan
+    result = _measure("bodies", path)
+    assert result["pixels"] == [tall[0] * tall[1]]
+    people = result["answer"]["people"]
+    assert people and max(person["box"]["height"] for person in people) > tall[0], people
+    assert result["growth"] < request_memory_bound(tall[0] * tall[1]), result["growth"] / 1e6
