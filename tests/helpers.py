@@ -132,3 +132,11 @@ def sync_playwright_beside_django(monkeypatch):
             yield playwright
         finally:
             connections.close_all()
+
+
+def error_message(response, status: int, code: str) -> str:
+    """The message of the contract's error envelope, once its status and code are checked."""
+    assert response.status_code == status, response.content[:300]
+    body = response.json()
+    assert body["error"]["code"] == code, body
+    return body["error"]["message"]

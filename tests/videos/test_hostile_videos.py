@@ -13,7 +13,7 @@ import av
 import numpy as np
 import pytest
 
-from tests.helpers import fixture_path, upload
+from tests.helpers import error_message, fixture_path, upload
 from tests.videos.conftest import FIXTURE_CLIP, media_files
 from videos import jobs, pipeline
 from videos.models import VideoDetection, VideoJob
@@ -22,27 +22,28 @@ from vision.geometry import Box
 ANALYZE = "/api/videos/analyze"
 
 
-def _error(response, status, code):
-    assert response.status_code == status, response.content[:300]
-    body = response.json()
-    assert body["error"]["code"] == code, body
-    return body["error"]["message"]
 
 
-def mpeg4_avi(frames=5, size=(160, 120)) -> bytes:
-    """A small MPEG-4 Part 2 AVI; PyAV writes its codec as the fourcc `FMP4`."""
+def encoded_video(container: str, codec: str, *, frames: int, size=(160, 120),
+                  options=None) -> bytes:
+    """A small synthetic video of flat frames growing brighter, written by PyAV."""
     width, height = size
     buffer = io.BytesIO()
-    with av.open(buffer, "w", format="avi") as out:
-        stream = out.add_stream("mpeg4", rate=10)
+    with av.open(buffer, "w", format=container, options=options or {}) as out:
+        stream = out.add_stream(codec, rate=10)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         for index in range(frames):
-            picture = np.full((height, width, 3), index * 20, np.uint8)
+            picture = np.full((height, width, 3), index * 10, np.uint8)
             for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
                 out.mux(packet)
         for packet in stream.encode():
             out.mux(packet)
     return buffer.getvalue()
+
+
+def mpeg4_avi(frames=5, size=(160, 120)) -> bytes:
+    """A small MPEG-4 Part 2 AVI; PyAV writes its codec as the fourcc `FMP4`."""
+    return encoded_video("avi", "mpeg4", frames=frames, size=size)
 
 
 def test_an_avi_in_a_codec_ffmpeg_does_not_know_is_unsupported_format(pro_client, media_root):
@@ -53,7 +54,7 @@ def test_an_avi_in_a_codec_ffmpeg_does_not_know_is_unsupported_format(pro_client
 
     response = pro_client.post(ANALYZE, {"video": upload("clip.avi", unknown)})
 
-    message = _error(response, 400, "unsupported_format")
+    message = error_message(response, 400, "unsupported_format")
     assert "codec" in message
     assert not VideoJob.objects.exists() and media_files(media_root) == []
 
@@ -216,18 +217,7 @@ def test_a_variable_frame_rate_video_is_sampled_by_time(tmp_path):
 def live_webm(frames=20) -> bytes:
     """A playable VP8 WebM written as a live stream (no Duration, no cues): the layout of
     what browsers' MediaRecorder uploads."""
-    width, height = 160, 120
-    buffer = io.BytesIO()
-    with av.open(buffer, "w", format="webm", options={"live": "1"}) as out:
-        stream = out.add_stream("libvpx", rate=10)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for index in range(frames):
-            picture = np.full((height, width, 3), index * 10, np.uint8)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return buffer.getvalue()
+    return encoded_video("webm", "libvpx", frames=frames, options={"live": "1"})
 
 
 def test_a_live_webm_with_no_duration_is_accepted_and_analysed(pro_client):

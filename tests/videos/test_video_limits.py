@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import PROJECT_ROOT
 from tests.hardening.test_memory_bounds import PEAK_RSS
-from tests.helpers import upload
+from tests.helpers import error_message, upload
 from tests.videos.conftest import media_files, write_video
 from videos import jobs, pipeline
 from videos.models import VideoJob
@@ -25,11 +25,6 @@ URL = "/api/videos"
 ANALYZE = "/api/videos/analyze"
 
 
-def _error(response, status, code):
-    assert response.status_code == status, response.content[:300]
-    body = response.json()
-    assert body["error"]["code"] == code, body
-    return body["error"]["message"]
 
 
 def mjpeg_avi(path: Path, side: int) -> Path:
@@ -79,7 +74,7 @@ def test_a_12000_square_mjpeg_avi_is_refused_from_its_headers(pro_client, tmp_pa
     avi = mjpeg_avi(tmp_path / "huge.avi", 12_000)
     assert avi.stat().st_size < 3_000_000
     response = pro_client.post(ANALYZE, {"video": upload("huge.avi", avi.read_bytes())})
-    message = _error(response, 400, "unsupported_format")
+    message = error_message(response, 400, "unsupported_format")
     assert message == "video is 12000×12000 px; at most 4096×2160 (either orientation) is supported"
     assert media_files(media_root) == [] and VideoJob.objects.count() == 0
 
@@ -120,7 +115,7 @@ def test_a_portrait_video_fits_the_landscape_limit_but_a_wider_one_does_not(
     assert response.status_code == 202, response.content[:300]
     wide = write_video(tmp_path / "wide.mp4", frames=5, size=(200, 120))
     response = pro_client.post(ANALYZE, {"video": upload("w.mp4", wide.read_bytes())})
-    message = _error(response, 400, "unsupported_format")
+    message = error_message(response, 400, "unsupported_format")
     assert message == "video is 200×120 px; at most 160×120 (either orientation) is supported"
 
 
@@ -128,7 +123,7 @@ def test_a_frame_rate_above_the_limit_is_refused(pro_client, tmp_path, settings,
     settings.VISIONERA_MAX_VIDEO_FPS = 30
     fast = write_video(tmp_path / "fast.mp4", frames=60, fps=120.0)
     response = pro_client.post(ANALYZE, {"video": upload("fast.mp4", fast.read_bytes())})
-    message = _error(response, 400, "unsupported_format")
+    message = error_message(response, 400, "unsupported_format")
     assert message == "video declares 120 frames per second; at most 30 is supported"
     assert media_files(media_root) == []
 
@@ -136,8 +131,8 @@ def test_a_frame_rate_above_the_limit_is_refused(pro_client, tmp_path, settings,
 def test_an_honest_header_over_the_length_limit_is_413(pro_client, tmp_path, settings):
     settings.VISIONERA_MAX_VIDEO_SECONDS = 3
     clip = write_video(tmp_path / "long.mp4", frames=50, fps=10.0)
-    message = _error(pro_client.post(ANALYZE, {"video": upload("l.mp4", clip.read_bytes())}), 413,
-                     "file_too_large")
+    response = pro_client.post(ANALYZE, {"video": upload("l.mp4", clip.read_bytes())})
+    message = error_message(response, 413, "file_too_large")
     assert message == "video lasts 5 s; at most 3 s is accepted"
 
 

@@ -141,24 +141,6 @@ def jpeg_structure(data: bytes) -> tuple[int, int]:
     return scans, segments
 
 
-def _refuse_costly_jpeg(upload, field: str) -> None:
-    """A JPEG whose structure would take seconds to minutes of CPU to read is refused
-    before Pillow parses or decodes it (its bytes are at most the plan's file size, and
-    are freed before Pillow reads them)."""
-    upload.seek(0)
-    scans, segments = jpeg_structure(upload.read())
-    if scans > JPEG_MAX_SCANS:
-        raise UnsupportedFormat(
-            f"{field} is a JPEG of more than {JPEG_MAX_SCANS} scans, which no encoder writes;"
-            f" at most {JPEG_MAX_SCANS} are supported"
-        )
-    if segments > JPEG_MAX_SEGMENTS:
-        raise UnsupportedFormat(
-            f"{field} is a JPEG of more than {JPEG_MAX_SEGMENTS} marker segments, which no"
-            f" encoder writes; at most {JPEG_MAX_SEGMENTS} are supported"
-        )
-
-
 PNG_MAX_COMPRESSED_CHUNKS = 32
 """iCCP, zTXt and iTXt chunks a PNG may hold. Pillow inflates each one (up to 1 MB) when it
 opens the file and keeps nothing of a zTXt with an empty key, so a 1 MB file of 1,000 of
@@ -190,27 +172,32 @@ def png_structure(data: bytes) -> tuple[int, int]:
     return compressed, chunks
 
 
-def _refuse_costly_png(upload, field: str) -> None:
-    """A PNG whose chunks would take seconds of CPU to read is refused before Pillow
-    opens it (see :func:`_refuse_costly_jpeg`)."""
+# The structures that cost far more CPU to read than their bytes suggest: per format, the
+# walk that counts them and (what is counted, the most a real encoder comes near) for each
+# of its counts.
+_COSTLY_STRUCTURES = {
+    "JPEG": (jpeg_structure, (("scans", JPEG_MAX_SCANS),
+                              ("marker segments", JPEG_MAX_SEGMENTS))),
+    "PNG": (png_structure, (("compressed metadata chunks (ICC profiles and text)",
+                             PNG_MAX_COMPRESSED_CHUNKS),
+                            ("chunks", PNG_MAX_CHUNKS))),
+}
+
+
+def _refuse_costly_structure(upload, field: str, declared: str) -> None:
+    """A file whose structure would take seconds to minutes of CPU to read is refused
+    before Pillow parses or decodes it (its bytes are at most the plan's file size, and
+    are freed before Pillow reads them)."""
+    if declared not in _COSTLY_STRUCTURES:
+        return
+    walk, caps = _COSTLY_STRUCTURES[declared]
     upload.seek(0)
-    compressed, chunks = png_structure(upload.read())
-    if compressed > PNG_MAX_COMPRESSED_CHUNKS:
-        raise UnsupportedFormat(
-            f"{field} is a PNG of more than {PNG_MAX_COMPRESSED_CHUNKS} compressed metadata"
-            f" chunks (ICC profiles and text), which no encoder writes; at most"
-            f" {PNG_MAX_COMPRESSED_CHUNKS} are supported"
-        )
-    if chunks > PNG_MAX_CHUNKS:
-        raise UnsupportedFormat(
-            f"{field} is a PNG of more than {PNG_MAX_CHUNKS} chunks, which no encoder writes;"
-            f" at most {PNG_MAX_CHUNKS} are supported"
-        )
-
-
-# Structures that cost far more CPU to read than their bytes suggest, checked by format
-# before Pillow opens the file.
-_REFUSE_COSTLY_STRUCTURE = {"JPEG": _refuse_costly_jpeg, "PNG": _refuse_costly_png}
+    for count, (parts, cap) in zip(walk(upload.read()), caps, strict=True):
+        if count > cap:
+            raise UnsupportedFormat(
+                f"{field} is a {declared} of more than {cap} {parts}, which no encoder"
+                f" writes; at most {cap} are supported"
+            )
 
 
 # Truncated files are errors, never silently padded with grey.
@@ -392,8 +379,7 @@ def _opened_image(upload, *, field: str, max_bytes: int, plan_name: str | None):
     declared = sniff_image_format(head)
     if declared is None:
         raise UnsupportedFormat(f"{field} is not a JPEG, PNG, WebP or GIF image")
-    if (refuse_costly_structure := _REFUSE_COSTLY_STRUCTURE.get(declared)) is not None:
-        refuse_costly_structure(upload, field)
+    _refuse_costly_structure(upload, field, declared)
     upload.seek(0)
     max_pixels = settings.VISIONERA_MAX_IMAGE_PIXELS
     try:
