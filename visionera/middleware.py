@@ -129,14 +129,17 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "object-src 'none'",
     ]
 )
-# Swagger UI (/docs/) keeps its scripts in files (SpectacularSwaggerSplitView) but its page
-# carries a small inline <style>; the scripts stay self-only.
+# The API docs keep their scripts in files (Swagger UI's split view; ReDoc's start in
+# static/js/redoc-init.js) but inject styles: Swagger UI's page carries an inline <style>
+# and ReDoc writes its own <style> elements. ReDoc's search runs in a Web Worker made
+# from a blob: URL. The scripts stay self-only.
 _DOCS_POLICY = CONTENT_SECURITY_POLICY.replace(
-    "style-src 'self'", "style-src 'self' 'unsafe-inline'"
+    "style-src 'self'", "style-src 'self' 'unsafe-inline'; worker-src 'self' blob:"
 )
-# Pages whose third-party templates need inline scripts: the Django admin (staff only) and
-# ReDoc (an inline Redoc.init and Google Fonts). They keep nosniff, DENY and the referrer policy.
-CSP_EXEMPT_PREFIXES = ("/admin/", "/docs/redoc/")
+_DOCS_PATHS = ("/docs/", "/docs/redoc/")
+# The Django admin's templates need inline scripts (staff only). It keeps nosniff, DENY and
+# the referrer policy.
+CSP_EXEMPT_PREFIXES = ("/admin/",)
 
 
 class ContentSecurityPolicyMiddleware:
@@ -155,6 +158,6 @@ class ContentSecurityPolicyMiddleware:
         path = request.path_info
         if path.startswith(CSP_EXEMPT_PREFIXES):
             return response
-        policy = _DOCS_POLICY if path == "/docs/" else CONTENT_SECURITY_POLICY
+        policy = _DOCS_POLICY if path in _DOCS_PATHS else CONTENT_SECURITY_POLICY
         response["Content-Security-Policy"] = policy
         return response

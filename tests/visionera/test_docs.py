@@ -18,10 +18,12 @@ def test_openapi_schema_is_served_with_the_key_scheme(client):
     assert {"400", "401", "413", "429"} <= set(compare["responses"])
 
 
-def test_interactive_docs_load_nothing_from_a_cdn(client):
-    response = client.get("/docs/")
+@pytest.mark.parametrize("path", ["/docs/", "/docs/redoc/"])
+def test_interactive_docs_load_nothing_from_a_cdn(client, path):
+    response = client.get(path)
     assert response.status_code == 200
     html = response.content.decode()
+    assert "googleapis" not in html and "gstatic" not in html
     for url in re.findall(r'(?:src|href)="([^"]+)"', html):
         assert not url.startswith(("http:", "https:", "//")), url
 
