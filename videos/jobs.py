@@ -8,24 +8,32 @@ also bumps ``attempts``. The attempt number is the run's lease: every later writ
 cancelled, deleted or handed to another worker notices at its next write, or at the
 status check after each sampled frame, and stops.
 
+Fair share: an account runs at most VISIONERA_MAX_RUNNING_VIDEO_JOBS jobs at once. A
+message whose account already runs that many is not run and costs no attempt: the job
+stays queued and its message is sent again DEFER_SECONDS later (``defer_job``), so the
+worker thread goes on to other accounts' messages instead of one account's twenty long
+videos holding every worker for hours.
+
 Never imports videos.tasks (which imports this module): messages go through videos.messages.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import time
 from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from faces import selectors as face_selectors
-from videos import pipeline, webhooks
+from videos import messages, pipeline, webhooks
 from videos.limits import video_limits
 from videos.models import VideoDetection, VideoJob
 
@@ -37,8 +45,21 @@ Status = VideoJob.Status
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, OSError)
 
 
+# How long a job whose account already runs its share of jobs waits before its message
+# comes back (plus up to a fifth more, so an account's waiting messages spread out instead
+# of arriving together). The job it waits for runs from seconds to ~25 minutes, so 5 s
+# adds little to when the account's next job starts once a slot frees, while each waiting
+# job costs one short transaction every 5 s (an account's 19 waiting jobs: about 4 a
+# second, spread over every worker). It is the actor's first retry backoff too.
+DEFER_SECONDS = 5.0
+
+
 class RetryLater(Exception):
     """Raised out of the actor so Dramatiq retries the message with backoff."""
+
+
+class AccountBusy(Exception):
+    """The job's account already has its VISIONERA_MAX_RUNNING_VIDEO_JOBS jobs running."""
 
 
 class VideoFileMissing(FileNotFoundError):
@@ -56,6 +77,11 @@ PUBLIC_ERRORS = (
 
 def max_attempts() -> int:
     return max(1, int(settings.VIDEO_JOB_MAX_ATTEMPTS))
+
+
+def max_running_jobs() -> int:
+    """How many of one account's jobs may be processing at once (at least 1)."""
+    return max(1, int(settings.VISIONERA_MAX_RUNNING_VIDEO_JOBS))
 
 
 def job_file_path(job: VideoJob) -> Path | None:
@@ -104,25 +130,79 @@ def _short_error(exc: BaseException) -> str:
     return (f"{name}: {text}" if text else name)[:300]
 
 
-def claim_job(*, job_id) -> VideoJob | None:
-    """Take the job for this run, or None when it is finished, gone or run elsewhere."""
-    now = timezone.now()
-    stale = now - timedelta(seconds=settings.VIDEO_JOB_STALE_SECONDS)
-    claimable = Q(status=Status.QUEUED) | Q(
+def _claimable(*, stale) -> Q:
+    """Jobs a run may take: queued, or processing with a heartbeat older than ``stale``
+    (their worker died). The complement, processing with a newer heartbeat, is a live run."""
+    return Q(status=Status.QUEUED) | Q(
         Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True), status=Status.PROCESSING
     )
-    claimed = (
-        VideoJob.objects.filter(claimable, pk=job_id).update(
-            status=Status.PROCESSING,
-            started_at=Coalesce(F("started_at"), Value(now)),
-            heartbeat_at=now,
-            attempts=F("attempts") + 1,
-            error="",
+
+
+def claim_job(*, job_id) -> VideoJob | None:
+    """Take the job for this run, or None when it is finished, gone or run elsewhere.
+
+    Raises AccountBusy, changing nothing, when the job's account already has
+    ``max_running_jobs()`` other jobs processing with a live heartbeat (a job whose
+    worker died, by the same staleness rule, holds no slot).
+
+    The claim and the count are one transaction, serialised per account across worker
+    processes and hosts: on PostgreSQL the owner's row is locked (as create_job locks it
+    to count unfinished jobs) after the conditional UPDATE and before the count, so of two
+    claims of one account's jobs the second counts once the first has committed; SQLite
+    transactions take the database's write lock when they begin (IMMEDIATE). The UPDATE
+    comes first, so the claim locks the job row before the owner row, in the order a
+    cancel does (it locks the job row, then inserts its webhook delivery, whose foreign
+    key share-locks the owner row): the opposite order could deadlock with it.
+    """
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.VIDEO_JOB_STALE_SECONDS)
+    try:
+        with transaction.atomic():
+            claimed = VideoJob.objects.filter(_claimable(stale=stale), pk=job_id).update(
+                status=Status.PROCESSING,
+                started_at=Coalesce(F("started_at"), Value(now)),
+                heartbeat_at=now,
+                attempts=F("attempts") + 1,
+                error="",
+            )
+            if not claimed:
+                return None
+            job = VideoJob.objects.get(pk=job_id)
+            get_user_model().objects.select_for_update().filter(pk=job.owner_id).first()
+            running = (
+                VideoJob.objects.filter(
+                    owner_id=job.owner_id, status=Status.PROCESSING, heartbeat_at__gte=stale
+                )
+                .exclude(pk=job.pk)
+                .count()
+            )
+            if running >= max_running_jobs():
+                raise AccountBusy(f"the account already runs {running} video job(s)")
+    except AccountBusy:
+        # Leaving the block rolled the claim back: status, attempts and heartbeat as before.
+        logger.info("Video job %s: its account already runs its share; deferred", job_id)
+        raise
+    return job
+
+
+def defer_job(*, job_id) -> bool:
+    """Send the message of a job whose account is busy again, DEFER_SECONDS later.
+
+    A fresh message, not a Dramatiq retry: it counts against neither the actor's
+    max_retries nor the job's attempts, and has no backoff. ``enqueued_at`` records the
+    send, so the sweeper leaves the job alone while its message goes round and re-sends it
+    if that message is lost (a restarted web process's in-memory broker, a flushed
+    Redis). A job cancelled, finished or deleted meanwhile is not sent again (False).
+    """
+    stale = timezone.now() - timedelta(seconds=settings.VIDEO_JOB_STALE_SECONDS)
+    with transaction.atomic():
+        sent = VideoJob.objects.filter(_claimable(stale=stale), pk=job_id).update(
+            enqueued_at=timezone.now()
         )
-    )
-    if not claimed:
-        return None
-    return VideoJob.objects.get(pk=job_id)
+        if sent:
+            delay = DEFER_SECONDS * random.uniform(1.0, 1.2)  # noqa: S311 - jitter, not a secret
+            messages.queue_analysis(job_id, delay_seconds=delay)
+    return bool(sent)
 
 
 def _lease(job: VideoJob):
@@ -205,10 +285,15 @@ def fail_job(*, job_id, message: str, attempt: int | None = None) -> bool:
 def run_job(*, job_id) -> str:
     """The actor's body: analyse the job once, whatever happened to earlier runs.
 
-    Returns what happened (for logs and tests); raises RetryLater for a transient error
-    while attempts remain.
+    Returns what happened (for logs and tests): "deferred" when the job's account already
+    runs its share of jobs (the message comes back later, defer_job); raises RetryLater
+    for a transient error while attempts remain.
     """
-    job = claim_job(job_id=job_id)
+    try:
+        job = claim_job(job_id=job_id)
+    except AccountBusy:
+        defer_job(job_id=job_id)
+        return "deferred"
     if job is None:
         logger.info("Video job %s: nothing to do (finished, deleted or running elsewhere)", job_id)
         return "skipped"

@@ -12,8 +12,8 @@ ANALYZE_VIDEO = NamedActor(actor_name="analyze_video", queue_name="videos")
 DELIVER_WEBHOOK = NamedActor(actor_name="deliver_webhook", queue_name=WEBHOOK_QUEUE)
 
 
-def queue_analysis(job_id) -> None:
-    send_on_commit(ANALYZE_VIDEO, str(job_id))
+def queue_analysis(job_id, *, delay_seconds: float = 0) -> None:
+    send_on_commit(ANALYZE_VIDEO, str(job_id), delay_seconds=delay_seconds)
 
 
 def queue_delivery(delivery_id, *, delay_seconds: float = 0) -> None:

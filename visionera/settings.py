@@ -180,6 +180,10 @@ VISIONERA_MAX_VIDEO_BYTES = env.int("VISIONERA_MAX_VIDEO_BYTES", default=500_000
 VISIONERA_MAX_VIDEO_SECONDS = env.int("VISIONERA_MAX_VIDEO_SECONDS", default=600)
 # Queued and running video jobs one account may have at once (Rekognition's default is 20).
 VISIONERA_MAX_UNFINISHED_VIDEO_JOBS = env.int("VISIONERA_MAX_UNFINISHED_VIDEO_JOBS", default=20)
+# Of those, how many may be analysed at once: a worker that receives the message of a job
+# whose account already runs this many sends it again a few seconds later and takes the next
+# message, so one account's long videos never hold every worker (videos.jobs.claim_job).
+VISIONERA_MAX_RUNNING_VIDEO_JOBS = env.int("VISIONERA_MAX_RUNNING_VIDEO_JOBS", default=1)
 # Pillow's decompression-bomb guard: refuse images above this many pixels.
 VISIONERA_MAX_IMAGE_PIXELS = env.int("VISIONERA_MAX_IMAGE_PIXELS", default=50_000_000)
 # Enrolment photos are not kept unless this is on (descriptors are enough for search).
