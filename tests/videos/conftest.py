@@ -17,7 +17,7 @@ import pytest
 from django.conf import settings
 
 from tests.conftest import PROJECT_ROOT
-from tests.helpers import fixture_path
+from tests.helpers import fixture_path, fixture_upload, upload
 
 BROKER_MODE = bool(settings.DRAMATIQ_BROKER_URL)
 needs_broker = pytest.mark.skipif(
@@ -28,6 +28,21 @@ needs_embedded = pytest.mark.skipif(
     BROKER_MODE, reason="a real broker is configured: the embedded worker is not used"
 )
 FIXTURE_CLIP = "video/short_hamilton_clip.mp4"
+
+
+def analyze_video(client, data: bytes | None = None, name="clip.mp4", **fields):
+    """POST /api/videos/analyze: ``data`` as the upload (the fixture clip when None), and
+    the form's other fields."""
+    video = (fixture_upload(FIXTURE_CLIP, "video/mp4") if data is None
+             else upload(name, data, "video/mp4"))
+    return client.post("/api/videos/analyze", {"video": video, **fields}, format="multipart")
+
+
+def submitted_job_id(client, data: bytes | None = None, **fields) -> str:
+    """The id of a job :func:`analyze_video` queued (202)."""
+    response = analyze_video(client, data, **fields)
+    assert response.status_code == 202, response.content
+    return response.json()["job_id"]
 
 
 def write_video(path: Path, *, frames=20, fps=10.0, size=(160, 120), fourcc="mp4v") -> Path:

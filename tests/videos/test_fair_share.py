@@ -12,8 +12,12 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from tests.helpers import fixture_upload
-from tests.videos.conftest import FIXTURE_CLIP, needs_embedded, wait_for, write_video
+from tests.videos.conftest import (
+    needs_embedded,
+    submitted_job_id,
+    wait_for,
+    write_video,
+)
 from videos import jobs, messages, recovery
 from videos.models import VideoJob
 
@@ -214,17 +218,6 @@ def test_the_deferral_is_no_dramatiq_retry():
 # --- end to end, through the embedded worker --------------------------------------------
 
 
-def submit(client, *, sample_fps):
-    response = client.post(
-        "/api/videos/analyze",
-        {"video": fixture_upload(FIXTURE_CLIP, "video/mp4"), "features": "faces",
-         "sample_fps": sample_fps},
-        format="multipart",
-    )
-    assert response.status_code == 202, response.content
-    return response.json()["job_id"]
-
-
 @needs_embedded
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_another_accounts_job_runs_before_an_accounts_later_jobs(
@@ -239,8 +232,9 @@ def test_another_accounts_job_runs_before_an_accounts_later_jobs(
     monkeypatch.setattr(jobs, "DEFER_SECONDS", 1.0)  # A's later jobs come back sooner
     account_a, account_b = make_client("pro"), make_client("pro")
     # The fixture clip (9 s): A's at 4 samples a second (37 frames), B's at 0.5 (5 frames).
-    a_jobs = [submit(account_a, sample_fps="4") for _ in range(3)]
-    b_job = submit(account_b, sample_fps="0.5")
+    a_jobs = [submitted_job_id(account_a, features="faces", sample_fps="4")
+              for _ in range(3)]
+    b_job = submitted_job_id(account_b, features="faces", sample_fps="0.5")
 
     most_running_of_a = 0
 

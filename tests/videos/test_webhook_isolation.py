@@ -7,16 +7,18 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.helpers import upload
 from tests.videos.conftest import (
     ActorStandIn,
     needs_broker,
     needs_embedded,
     read_request,
+    submitted_job_id,
     wait_for,
 )
 from videos import messages, recovery, webhooks
 from videos.models import VideoJob, WebhookDelivery
+
+FACES = {"features": "faces", "sample_fps": "2"}
 
 
 def trickle(conn, stop):
@@ -33,17 +35,6 @@ def ssh_banner(conn, stop):
     read_request(conn)
 
 
-def submit(client, video_bytes, **fields):
-    response = client.post(
-        "/api/videos/analyze",
-        {"video": upload("clip.mp4", video_bytes, "video/mp4"), "features": "faces",
-         "sample_fps": "2", **fields},
-        format="multipart",
-    )
-    assert response.status_code == 202, response.content
-    return response.json()["job_id"]
-
-
 @needs_embedded
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_trickling_receivers_do_not_delay_another_accounts_analysis(
@@ -57,7 +48,8 @@ def test_trickling_receivers_do_not_delay_another_accounts_analysis(
     attacker, victim = make_client("pro"), make_client("pro")
 
     # As many trickling deliveries as the embedded worker has webhook threads, and one more.
-    attacker_jobs = [submit(attacker, synthetic_video_bytes, callback_url=slow.url())
+    attacker_jobs = [submitted_job_id(attacker, synthetic_video_bytes, **FACES,
+                                      callback_url=slow.url())
                      for _ in range(3)]
     wait_for(
         lambda: WebhookDelivery.objects.filter(job_id__in=attacker_jobs,
@@ -65,7 +57,7 @@ def test_trickling_receivers_do_not_delay_another_accounts_analysis(
         timeout=60, message="both webhook threads to be held by the trickling receiver",
     )
     started = time.monotonic()
-    victim_job = submit(victim, synthetic_video_bytes)
+    victim_job = submitted_job_id(victim, synthetic_video_bytes, **FACES)
     wait_for(lambda: VideoJob.objects.filter(pk=victim_job, status="completed").exists(),
              timeout=30, interval=0.1, message="the other account's job to complete")
     took = time.monotonic() - started
@@ -95,12 +87,13 @@ def test_a_webhooks_only_worker_process_keeps_trickling_receivers_off_the_analys
     start_worker("--queues", "videos")
     start_worker("--queues", "webhooks")
     attacker, victim = make_client("pro"), make_client("pro")
-    attacker_job = submit(attacker, synthetic_video_bytes, callback_url=slow.url())
+    attacker_job = submitted_job_id(attacker, synthetic_video_bytes, **FACES,
+                                    callback_url=slow.url())
     wait_for(
         lambda: WebhookDelivery.objects.filter(job_id=attacker_job, status="delivering").exists(),
         timeout=90, message="the webhooks worker to be held by the trickling receiver",
     )
-    victim_job = submit(victim, synthetic_video_bytes)
+    victim_job = submitted_job_id(victim, synthetic_video_bytes, **FACES)
     wait_for(lambda: VideoJob.objects.filter(pk=victim_job, status="completed").exists(),
              timeout=30, interval=0.1, message="the other account's job to complete")
     # Completed while the webhooks worker was still being trickled to (10 s deadline).
