@@ -54,6 +54,6 @@ def face_delete(request, pk, face_id):
     collection = get_or_404(collection_get, owner=request.user, reference=pk)
     face = get_or_404(face_get, collection=collection, face_id=face_id)
     label = face.label
-    delete_face(face=face)
+    get_or_404(delete_face, face=face)  # a second click racing the first: already gone
     messages.success(request, f"Face “{label}” is removed from {collection.name}.")
     return redirect("dashboard:collection-detail", pk=collection.pk)

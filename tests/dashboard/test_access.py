@@ -148,3 +148,18 @@ def test_usage_of_another_account_is_not_shown(signed_in, make_client):
     other.get("/api/faces/collections?marker=their-request")
     response = signed_in.get("/dashboard/")
     assert "/api/faces/collections" not in response.content.decode()
+
+
+def test_the_dashboards_remove_button_racing_itself_is_a_404_not_a_500(signed_in, monkeypatch):
+    from dashboard.views import collections as pages
+    from faces.models import Face
+    from tests.helpers import enrolled_collection
+
+    collection = enrolled_collection(signed_in.account.user, labelled=(
+        ("obama", "faces/obama.jpg"), ("obama", "faces/obama2.jpg")))
+    face = Face.objects.filter(collection=collection).first()
+    stale = Face.objects.get(pk=face.pk)
+    face.delete()  # the first click's request, done meanwhile
+    monkeypatch.setattr(pages, "face_get", lambda **kwargs: stale)
+    response = signed_in.post(f"/dashboard/collections/{collection.pk}/faces/{stale.pk}/delete/")
+    assert response.status_code == 404
