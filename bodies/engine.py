@@ -244,11 +244,7 @@ def _pose_input(rgb: np.ndarray, left: int, top: int, side: int) -> np.ndarray:
             (POSE_INPUT_SIZE, POSE_INPUT_SIZE),
             interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR,
         )
-    height, width = rgb.shape[:2]
-    inside = rgb[
-        min(max(top, 0), height) : max(min(top + side, height), 0),
-        min(max(left, 0), width) : max(min(left + side, width), 0),
-    ]
+    inside = rgb[_part_inside(rgb, left, top, side)]
     # Along the inside part's longer side first: the half-shrunk array is then the smaller.
     if inside.shape[0] >= inside.shape[1]:
         half = _shrink_rows(inside, top, side).transpose(1, 0, 2)
@@ -292,16 +288,22 @@ def _shrink_rows(pixels: np.ndarray, square_start: int, side: int) -> np.ndarray
     return shrunk
 
 
+def _part_inside(rgb: np.ndarray, left: int, top: int, side: int) -> tuple[slice, slice]:
+    """The rows and columns of the square that lie in the image (empty when none do)."""
+    height, width = rgb.shape[:2]
+    rows = slice(min(max(top, 0), height), max(min(top + side, height), 0))
+    columns = slice(min(max(left, 0), width), max(min(left + side, width), 0))
+    return rows, columns
+
+
 def _square_crop(rgb: np.ndarray, left: int, top: int, side: int) -> np.ndarray:
     """The square at full resolution, black where it leaves the image."""
-    height, width = rgb.shape[:2]
     crop = np.zeros((side, side, 3), dtype=np.uint8)
-    src_left, src_top = max(left, 0), max(top, 0)
-    src_right, src_bottom = min(left + side, width), min(top + side, height)
-    if src_right > src_left and src_bottom > src_top:
-        crop[src_top - top : src_bottom - top, src_left - left : src_right - left] = rgb[
-            src_top:src_bottom, src_left:src_right
-        ]
+    rows, columns = _part_inside(rgb, left, top, side)
+    if rows.stop > rows.start and columns.stop > columns.start:
+        crop[rows.start - top : rows.stop - top, columns.start - left : columns.stop - left] = (
+            rgb[rows, columns]
+        )
     return crop
 
 
