@@ -130,6 +130,11 @@ def _short_error(exc: BaseException) -> str:
     return (f"{name}: {text}" if text else name)[:300]
 
 
+def _stale_before(now):
+    """Heartbeats older than this are a dead worker's (VIDEO_JOB_STALE_SECONDS)."""
+    return now - timedelta(seconds=settings.VIDEO_JOB_STALE_SECONDS)
+
+
 def _claimable(*, stale) -> Q:
     """Jobs a run may take: queued, or processing with a heartbeat older than ``stale``
     (their worker died). The complement, processing with a newer heartbeat, is a live run."""
@@ -155,7 +160,7 @@ def claim_job(*, job_id) -> VideoJob | None:
     key share-locks the owner row): the opposite order could deadlock with it.
     """
     now = timezone.now()
-    stale = now - timedelta(seconds=settings.VIDEO_JOB_STALE_SECONDS)
+    stale = _stale_before(now)
     try:
         with transaction.atomic():
             claimed = VideoJob.objects.filter(_claimable(stale=stale), pk=job_id).update(
@@ -194,7 +199,7 @@ def defer_job(*, job_id) -> bool:
     if that message is lost (a restarted web process's in-memory broker, a flushed
     Redis). A job cancelled, finished or deleted meanwhile is not sent again (False).
     """
-    stale = timezone.now() - timedelta(seconds=settings.VIDEO_JOB_STALE_SECONDS)
+    stale = _stale_before(timezone.now())
     with transaction.atomic():
         sent = VideoJob.objects.filter(_claimable(stale=stale), pk=job_id).update(
             enqueued_at=timezone.now()
